@@ -95,6 +95,7 @@ def _random_library(p: dict, rng: np.random.Generator) -> dict:
     K, M = int(p["n_tasks"]), int(p["n_models"])
     cover = rng.random((M, K)) < 0.5
     cover[np.arange(M), rng.integers(0, K, M)] = True          # every model serves a task
+    cover[rng.integers(0, M, K), np.arange(K)] = True          # every task has a model
     k = cover.sum(axis=1)
     acc = np.where(cover, rng.uniform(*p["model_accuracy"], (M, K)), np.nan)
     gflop = np.where(cover, rng.uniform(*p["model_gflop"], (M, 1)) * np.ones((1, K)), np.nan)

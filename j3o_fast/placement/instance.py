@@ -16,8 +16,9 @@ class PlacementInstance:
     """Clients, edges, a model library and query rates; validated once on construction.
 
     Shapes: K tasks, M models, E edges, N clients. ``accuracy`` and ``gflop`` are (M, K) and may
-    be given with NaN where a model does not serve a task; they are stored with 0.0 there and
-    ``cover`` (M, K) tells which entries are real. Units: MB, GFLOP, GFLOP/s, Mbit, Mbit/s,
+    be given with NaN where a model does not serve a task (or with an explicit boolean ``cover``);
+    they are stored with 0.0 there and ``cover`` (M, K) tells which entries are real, so
+    ``dataclasses.replace`` keeps the coverage. Units: MB, GFLOP, GFLOP/s, Mbit, Mbit/s,
     seconds, queries/s. ``batching_window_s`` None means no batching (every query is a batch
     of one). Field names in error messages are the JSON paths of formats.md.
 
@@ -55,7 +56,7 @@ class PlacementInstance:
     rate: np.ndarray
     batching_window_s: float | None = None
     name: str = ""
-    cover: np.ndarray = field(init=False, repr=False)
+    cover: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         put = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731 (frozen)
@@ -111,7 +112,15 @@ class PlacementInstance:
                 f"must be null exactly where models.accuracy is null, got {self.gflop[m][t]!r} "
                 f"with accuracy {self.accuracy[m][t]!r}",
             )
-        cover = ~acc_null
+        if self.cover is None:
+            cover = ~acc_null
+        else:  # explicit cover (e.g. dataclasses.replace of a built instance): NaN only where uncovered
+            cover = np.array(self.cover, dtype=bool)
+            if cover.shape != (M, K):
+                raise InvalidInputError("cover", f"must have shape {(M, K)}, got {cover.shape}")
+            if (acc_null & cover).any():
+                m, t = np.argwhere(acc_null & cover)[0]
+                raise InvalidInputError(f"models.accuracy[{m}][{t}]", "must be a number where cover is True, got nan")
         serves_none = ~cover.any(axis=1)
         if serves_none.any():
             m = int(np.argmax(serves_none))

@@ -75,6 +75,13 @@ def instance_from_dict(data: dict) -> PlacementInstance:
     if not isinstance(clients["edge"], list):
         raise InvalidInputError("clients.edge", "must be an array")
     E, N = len(edges["memory_mb"]), len(clients["edge"])
+    # Empty sizes first, so the message names the real cause, not a length mismatch it causes.
+    for path, size, what in (("tasks", K, "must list at least one task, got []"),
+                             ("models.name", M, "must list at least one model, got []"),
+                             ("edges.memory_mb", E, "must be a non-empty array, got []"),
+                             ("clients.edge", N, "must be a non-empty array, got []")):
+        if size == 0:
+            raise InvalidInputError(path, what)
     window = data["batching_window_s"]
     if window is not None:
         window = jf.number(window, "batching_window_s")

@@ -204,6 +204,7 @@ def decision_from_columns(instance: PlacementInstance, model: PlacementModel, va
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kModelEmpty: "optimal",  # no demand: nothing to decide
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
@@ -257,7 +258,9 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
     status = _STATUS.get(h.getModelStatus(), "error")
     info = h.getInfo()
     values = np.asarray(h.getSolution().col_value) if info.primal_solution_status >= 1 else None
-    if values is None or len(values) != lp.num_col_:
+    if lp.num_col_ == 0:
+        values = np.zeros(0)
+    elif values is None or len(values) != lp.num_col_:
         values = np.zeros(lp.num_col_)
         status = "error" if status == "optimal" else status
     decision = decision_from_columns(instance, model, values)
@@ -284,6 +287,8 @@ def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -
     h = _new_highs(threads=threads, time_limit=None, verbose=False)
     h.passModel(to_highs(model, integer=False))
     h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
+        return 0.0
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"LP relaxation not solved: {h.modelStatusToString(h.getModelStatus())}")
     return float(h.getInfo().objective_function_value)
