@@ -27,6 +27,11 @@ extensions = [
         sources=["j3o_fast/_placement_usage.pyx", "csrc/placement_usage.c"],
         **COMMON,
     ),
+    Extension(
+        "j3o_fast._og",
+        sources=["j3o_fast/_og.pyx", "csrc/coinference_og.c"],
+        **COMMON,
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=CYTHON_DIRECTIVES))

@@ -13,6 +13,7 @@ from typing import Callable
 
 from . import _jsonfile as jf
 from .errors import InvalidInputError
+from .coinference import io as cio
 from .placement import io as pio
 
 
@@ -76,10 +77,78 @@ def _placement_verify(inst_doc: dict, sol_doc: dict, args) -> int:
     return 0 if report.ok else 1
 
 
+def _coinference_generate(args) -> int:
+    from .coinference.profiles import generate
+
+    inst = generate(args.profile, args.users, deadline_s=args.deadline, deadline_spread=args.deadline_spread,
+                    alpha=args.alpha, max_batch=args.max_batch, seed=args.seed)
+    cio.save_instance(inst, args.output)
+    print(f"wrote {args.output}: {inst.name} ({inst.n_users} users, {inst.n_subtasks} sub-tasks)")
+    return 0
+
+
+def _coinference_solve(inst_doc: dict, args) -> int:
+    import numpy as np
+
+    from .coinference.solve import METHODS, solve
+    from .coinference.verify import verify_plan
+
+    inst = cio.instance_from_dict(inst_doc)
+    if args.method not in METHODS:
+        raise InvalidInputError("--method", f"must be one of {', '.join(METHODS)} for co-inference, "
+                                            f"got {args.method!r}")
+    options = {}
+    if args.variant is not None:
+        options["variant"] = args.variant
+    if args.time_grid is not None:
+        options["time_grid_s"] = args.time_grid
+    result = solve(inst, args.method, **options)
+    plan = result.decision
+    report = verify_plan(inst, plan)
+    K, N = inst.n_users, inst.n_subtasks
+    local = float(inst.energy[:, N].sum())
+    edge = "constant edge latency" if inst.constant_latency else "affine edge latency"
+    cap = "no batch cap" if inst.max_batch is None else f"max batch {inst.max_batch}"
+    print(f"instance   {inst.name or '(unnamed)'}: {K} users, {N} sub-tasks, {edge}, {cap}")
+    print(f"method     {result.method}   status {result.status}   runtime {result.runtime_s:.3f} s")
+    print(f"energy     {result.objective:.6g} J   all-local {local:.6g} J   saving {1 - result.objective / local:.1%}")
+    hist = plan.partition_histogram(N)
+    print("partition  " + "  ".join(f"s={s}:{c}" for s, c in enumerate(hist) if c))
+    if plan.batches:
+        sizes = np.array([b.size for b in plan.batches])
+        print(f"batches    {len(sizes)} (size min {sizes.min()}, mean {sizes.mean():.1f}, max {sizes.max()})")
+    else:
+        print("batches    none")
+    listed = list(plan.infeasible_users)
+    shown = ", ".join(map(str, listed[:10])) + (", ..." if len(listed) > 10 else "")
+    print(f"feasible   {'yes' if plan.feasible else 'no'}"
+          + (f"   {len(listed)} users cannot meet their deadline (run locally): {shown}" if listed else ""))
+    # Listed users miss their deadlines by construction; anything else is a broken plan.
+    late = set(np.nonzero(report.finish_s > inst.absolute_deadline + 1e-9)[0].tolist())
+    declared = all(v.constraint == "deadlines" for v in report.violations) and late <= set(listed)
+    print(f"verified   {'ok' if report.ok else ('ok except the listed users' if declared else 'VIOLATED')}")
+    if not report.ok and not declared:
+        print(report.summary())
+    if args.output:
+        cio.save_plan(result, args.output)
+        print(f"wrote {args.output}")
+    return 0 if report.ok or declared else 1
+
+
+def _coinference_verify(inst_doc: dict, plan_doc: dict, args) -> int:
+    from .coinference.verify import verify_plan
+
+    inst = cio.instance_from_dict(inst_doc)
+    result = cio.plan_from_dict(plan_doc, inst)
+    report = verify_plan(inst, result.decision, tol=args.tol)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 # Domain dispatch by the ``format`` field of the instance file.
-SOLVERS = {pio.INSTANCE_FORMAT: _placement_solve}
-VERIFIERS = {pio.INSTANCE_FORMAT: _placement_verify}
-GENERATORS = {"placement": _placement_generate}
+SOLVERS = {pio.INSTANCE_FORMAT: _placement_solve, cio.INSTANCE_FORMAT: _coinference_solve}
+VERIFIERS = {pio.INSTANCE_FORMAT: _placement_verify, cio.INSTANCE_FORMAT: _coinference_verify}
+GENERATORS = {"placement": _placement_generate, "coinference": _coinference_generate}
 
 
 def _format_of(doc: dict, path: str, known: dict) -> Callable:
@@ -103,12 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_argument("--window", type=float, default=None, help="edge batching window W in seconds")
     gp.add_argument("-o", "--output", required=True)
 
+    gc = gen_sub.add_parser("coinference", help="co-inference instance (profiles: vgg16, mobilenetv2)")
+    gc.add_argument("--profile", required=True, choices=("vgg16", "mobilenetv2"))
+    gc.add_argument("--users", type=int, required=True)
+    gc.add_argument("--deadline", type=float, default=None,
+                    help="base relative deadline in seconds (default: the profile's)")
+    gc.add_argument("--deadline-spread", type=float, default=0.5,
+                    help="deadlines are drawn in [base, base*(1+spread)]; 0: one common deadline")
+    gc.add_argument("--alpha", type=float, default=0.0,
+                    help="per-member batch latency as a fraction of beta (0: constant edge latency)")
+    gc.add_argument("--max-batch", type=int, default=None)
+    gc.add_argument("--seed", type=int, default=0)
+    gc.add_argument("-o", "--output", required=True)
+
     sv = sub.add_parser("solve", help="solve an instance file and print a summary")
     sv.add_argument("instance")
     sv.add_argument("--method", required=True)
     sv.add_argument("--time-limit", type=float, default=None, help="seconds (exact solvers)")
     sv.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap")
     sv.add_argument("--threads", type=int, default=None)
+    sv.add_argument("--variant", default=None, help="ip-ssa variant: auto, exact, conservative, iterative")
+    sv.add_argument("--time-grid", type=float, default=None, help="og time grid in seconds (default exact)")
     sv.add_argument("-o", "--output", default=None)
 
     vf = sub.add_parser("verify", help="check a solution file against its instance; exit 1 on violation")

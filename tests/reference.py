@@ -158,3 +158,244 @@ def brute_force_placement(inst):
                 best = value
     return best
 
+# ================================================================================================
+# Co-inference
+# ================================================================================================
+# Batch latency (j3o_fast/_nb_batching.py, shared with placement) and a prune-free oracle.
+
+
+def affine_latency_reference(beta, alpha, cap, model, b):
+    """Twin of _nb_batching.affine_latency: (status, out), status -1 or the first bad index."""
+    out = np.zeros(len(b))
+    for i in range(len(b)):
+        m = int(model[i])
+        if not 0 <= m < len(beta):
+            return i, out
+        if b[i] < 1 or (cap[m] > 0 and b[i] > cap[m]):
+            return i, out
+        out[i] = beta[m] + alpha[m] * b[i]
+    return -1, out
+
+
+def coinference_bruteforce(inst):
+    """(users missing their deadline, least energy) over every plan of P0, by plain enumeration.
+
+    Every partition vector; for each, every sequence of batches (any non-empty subset of the
+    users at the same next sub-task, at most max_batch, started at max(GPU free, members'
+    ready)). An offloaded user must meet its deadline; an all-local user that misses it counts.
+    No pruning beyond dropping a branch once a finished user is late. Tiny instances only.
+    """
+    import itertools
+
+    K, N = inst.n_users, inst.n_subtasks
+    cap = inst.max_batch or K
+    deadline = inst.release_s + inst.deadline_s
+
+    def schedulable(part):
+        users = [k for k in range(K) if part[k] < N]
+
+        def rec(nxt, ready, gpu):
+            todo = [i for i in range(len(users)) if nxt[i] <= N]
+            if not todo:
+                return True
+            for n in range(1, N + 1):
+                group = [i for i in todo if nxt[i] == n]
+                for size in range(1, min(len(group), cap) + 1):
+                    for members in itertools.combinations(group, size):
+                        start = max([gpu] + [ready[i] for i in members])
+                        end = start + inst.edge_beta_s[n - 1] + inst.edge_alpha_s[n - 1] * size
+                        if n == N and any(end > deadline[users[i]] + 1e-12 for i in members):
+                            continue
+                        nxt2, ready2 = list(nxt), list(ready)
+                        for i in members:
+                            nxt2[i], ready2[i] = n + 1, end
+                        if rec(nxt2, ready2, end):
+                            return True
+            return False
+
+        return rec([part[k] + 1 for k in users],
+                   [inst.release_s[k] + inst.ready_time[k, part[k]] for k in users], -np.inf)
+
+    best = None
+    for part in itertools.product(range(N + 1), repeat=K):
+        missed = sum(1 for k in range(K) if part[k] == N and inst.local_time[k, N] > inst.deadline_s[k])
+        energy = sum(inst.energy[k, part[k]] for k in range(K))
+        if best is not None and (missed, energy) >= best:
+            continue
+        if schedulable(part):
+            best = (missed, energy)
+    return best
+
+
+# ------------------------------------------------------------------------------------------------
+# Co-inference: IP-SSA and OG
+# ------------------------------------------------------------------------------------------------
+# Costs are (users missing their deadline, energy) tuples compared lexicographically.
+
+_CO_EPS = 1e-12
+
+
+def _og_data(inst, grid=None):
+    """Per-user data of OG in plain Python: sorted order, deadlines, thresholds, energies, tails.
+
+    With a time grid q, times are in units of q: deadlines rounded down, thresholds and tails up.
+    """
+    import math
+
+    K, N = inst.n_users, inst.n_subtasks
+    cap = inst.max_batch if inst.max_batch is not None else K
+    te = [float(inst.edge_beta_s[n] + inst.edge_alpha_s[n] * min(K, cap)) for n in range(N)]
+    R = [0.0] * (N + 2)
+    for n in range(N, 0, -1):
+        R[n] = R[n + 1] + te[n - 1]
+    deadline = [float(inst.release_s[k] + inst.deadline_s[k]) for k in range(K)]
+    order = sorted(range(K), key=lambda k: (deadline[k], k))
+    thresh, energy, local_ok = [], [], []
+    for k in order:
+        row = []
+        for s in range(N):
+            th = float(inst.release_s[k] + inst.ready_time[k, s] + R[s + 1])
+            row.append(th - _CO_EPS * max(1.0, abs(th)))
+        thresh.append(row)
+        energy.append([float(e) for e in inst.energy[k]])
+        local_ok.append(bool(inst.local_time[k, N] <= inst.deadline_s[k]))
+    D = [deadline[k] for k in order]
+    if grid is not None:
+        D = [math.floor(x / grid) for x in D]
+        thresh = [[math.ceil(x / grid) for x in row] for row in thresh]
+        R = [math.ceil(x / grid) for x in R]
+    return dict(K=K, N=N, cap=cap, R=R, order=order, D=D, th=thresh, E=energy, local_ok=local_ok)
+
+
+def _og_member(d, p, n, G):
+    """(local cost, best upload (cost, s) or None) of sorted user p in a group (n, G)."""
+    N = d["N"]
+    local = (0 if d["local_ok"][p] else 1, d["E"][p][N])
+    best = None
+    for s in range(N - 1, n - 2, -1):          # descending: ties keep the larger s
+        if d["th"][p][s] <= G and (best is None or d["E"][p][s] < best[0][1]):
+            best = ((0, d["E"][p][s]), s)
+    return local, best
+
+
+def og_group_reference(d, members, n, G):
+    """Best (cost, choices) of one group: each member picks alone, at most cap upload.
+
+    With more would-be uploaders than cap, the cap largest savings (ties: earlier position)
+    upload and the others run all-local.
+    """
+    N = d["N"]
+    picks = []
+    for p in members:
+        local, best = _og_member(d, p, n, G)
+        if best is not None and best[0] < local:
+            saving = (local[0] - best[0][0], local[1] - best[0][1])
+            picks.append([p, best[1], best[0], local, saving])
+        else:
+            picks.append([p, N, local, local, None])
+    uploaders = sorted((x for x in picks if x[4] is not None), key=lambda x: (-x[4][0], -x[4][1], x[0]))
+    for x in uploaders[d["cap"]:]:
+        x[1], x[2] = N, x[3]
+    cost = (sum(x[2][0] for x in picks), sum(x[2][1] for x in picks))
+    return cost, {x[0]: x[1] for x in picks}
+
+
+def og_reference(inst, grid=None):
+    """OG by plain memoised recursion on (users grouped, latest finish F) at exact float F.
+
+    V(i, F): least cost of the first i sorted users when their last group ends by F; the last
+    group [j, i) with first sub-task n ends at G = min(D_j, F) and leaves G - R[n] to the rest.
+    Returns (cost, groups, partition): groups [(sorted positions, n, G)] in time order (G in
+    units of ``grid`` when given) and the partition per user index.
+    """
+    from functools import lru_cache
+
+    d = _og_data(inst, grid)
+    K, N, R, D = d["K"], d["N"], d["R"], d["D"]
+
+    @lru_cache(maxsize=None)
+    def V(i, F):
+        if i == 0:
+            return (0, 0.0), ()
+        best = None
+        for j in range(i):
+            G = min(D[j], F)
+            for n in range(1, N + 2):
+                c, _ = og_group_reference(d, range(j, i), n, G)
+                sub, groups = V(j, G - R[n])
+                tot = (c[0] + sub[0], c[1] + sub[1])
+                if best is None or tot < best[0]:
+                    best = (tot, groups + ((j, i, n, G),))
+        return best
+
+    cost, groups = V(K, float("inf"))
+    part = [N] * K
+    out = []
+    for j, i, n, G in groups:
+        _, choice = og_group_reference(d, range(j, i), n, G)
+        for p, s in choice.items():
+            part[d["order"][p]] = s
+        out.append((list(range(j, i)), n, G))
+    return cost, out, part
+
+
+def og_enumerate_groupings(inst):
+    """Best cost over every contiguous grouping of the deadline order and every first sub-task
+    of every group, each group's members choosing by brute force over every choice vector with
+    at most cap uploaders (an independent check of og_group_reference's selection rule)."""
+    import itertools
+
+    d = _og_data(inst)
+    K, N, R, D = d["K"], d["N"], d["R"], d["D"]
+    best = None
+    for cuts in itertools.product((False, True), repeat=K - 1):
+        bounds = [0] + [p + 1 for p in range(K - 1) if cuts[p]] + [K]
+        groups = list(zip(bounds[:-1], bounds[1:]))
+        for firsts in itertools.product(range(1, N + 2), repeat=len(groups)):
+            F, total = float("inf"), (0, 0.0)
+            for (j, i), n in reversed(list(zip(groups, firsts))):
+                G = min(D[j], F)
+                options = []
+                for p in range(j, i):
+                    opts = [((0 if d["local_ok"][p] else 1, d["E"][p][N]), False)]
+                    opts += [((0, d["E"][p][s]), True) for s in range(n - 1, N) if d["th"][p][s] <= G]
+                    options.append(opts)
+                group_best = None
+                for combo in itertools.product(*options):
+                    if sum(up for _, up in combo) > d["cap"]:
+                        continue
+                    c = (sum(x[0][0] for x in combo), sum(x[0][1] for x in combo))
+                    if group_best is None or c < group_best:
+                        group_best = c
+                total = (total[0] + group_best[0], total[1] + group_best[1])
+                F = G - R[n]
+            if best is None or total < best:
+                best = total
+    return best
+
+
+def ipssa_reference(inst, T):
+    """IP-SSA choices at common deadline T, user by user: (cost, partition)."""
+    K, N = inst.n_users, inst.n_subtasks
+    R = [0.0] * (N + 2)
+    for n in range(N, 0, -1):
+        R[n] = R[n + 1] + float(inst.edge_beta_s[n - 1])
+    part, cost = [], (0, 0.0)
+    for k in range(K):
+        slack = _CO_EPS * max(1.0, abs(T))
+        D = float(inst.release_s[k] + inst.deadline_s[k])
+        options = []
+        if inst.local_time[k, N] <= inst.deadline_s[k]:
+            options.append((float(inst.energy[k, N]), -N))
+        if T <= D + _CO_EPS * max(1.0, abs(D)):
+            for s in range(N):
+                if float(inst.release_s[k] + inst.ready_time[k, s]) + R[s + 1] <= T + slack:
+                    options.append((float(inst.energy[k, s]), -s))
+        if options:
+            e, s = min(options)
+            part.append(-s)
+            cost = (cost[0], cost[1] + e)
+        else:
+            part.append(N)
+            cost = (cost[0] + 1, cost[1] + float(inst.energy[k, N]))
+    return cost, part

@@ -1,0 +1,670 @@
+#include "coinference_og.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A step function of the finish time F: value v[t] (+INFINITY where no state survives) on
+ * [x[t], x[t+1]), x[0] = -INFINITY. tag_j/tag_n name a term achieving the value: the first
+ * position j of the last group and its first sub-task n. */
+typedef struct {
+    double *x, *v;
+    int32_t *tj, *tn;
+    int64_t len, cap;
+} sfun;
+
+static int sf_reserve(sfun *f, int64_t need)
+{
+    if (need <= f->cap)
+        return 1;
+    int64_t cap = f->cap ? f->cap : 16;
+    while (cap < need)
+        cap *= 2;
+    double *x = realloc(f->x, sizeof(double) * (size_t)cap);
+    if (!x)
+        return 0;
+    f->x = x;
+    double *v = realloc(f->v, sizeof(double) * (size_t)cap);
+    if (!v)
+        return 0;
+    f->v = v;
+    int32_t *tj = realloc(f->tj, sizeof(int32_t) * (size_t)cap);
+    if (!tj)
+        return 0;
+    f->tj = tj;
+    int32_t *tn = realloc(f->tn, sizeof(int32_t) * (size_t)cap);
+    if (!tn)
+        return 0;
+    f->tn = tn;
+    f->cap = cap;
+    return 1;
+}
+
+static void sf_free(sfun *f)
+{
+    free(f->x);
+    free(f->v);
+    free(f->tj);
+    free(f->tn);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Append a step of V; a value equal to the previous one extends that step. Its tag stays valid
+ * there: every term of V (a last group with its clamp to the first deadline, plus the V of the
+ * users before it) is non-increasing in F, so a term achieving the value at the step's start
+ * achieves it further right too. Capacity must be reserved. */
+static inline void sf_push(sfun *f, double x, double v, int32_t tj, int32_t tn)
+{
+    if (f->len > 0 && v == f->v[f->len - 1])
+        return;
+    f->x[f->len] = x;
+    f->v[f->len] = v;
+    f->tj[f->len] = tj;
+    f->tn[f->len] = tn;
+    f->len++;
+}
+
+/* Append a step of a Q layer. Its tag must be exact, not just value-achieving: a layer's
+ * groups grow by one member per position, and a group that has reached its first deadline
+ * (clamped) grows differently, so a step starts wherever the value or the group start changes. */
+static inline void sf_push_exact(sfun *f, double x, double v, int32_t tj)
+{
+    if (f->len > 0 && v == f->v[f->len - 1] && (tj == f->tj[f->len - 1] || v == INFINITY))
+        return;
+    f->x[f->len] = x;
+    f->v[f->len] = v;
+    f->tj[f->len] = tj;
+    f->tn[f->len] = 0;
+    f->len++;
+}
+
+static void sf_constant(sfun *f, double v, int32_t tj, int32_t tn)
+{
+    f->len = 0;
+    sf_push(f, -INFINITY, v, tj, tn);
+}
+
+static inline int sf_empty(const sfun *f) { return f->len == 1 && f->v[0] == INFINITY; }
+
+/* Read cursor over a step function, optionally shifted right by `shift` with a fixed tag. */
+typedef struct {
+    const double *x, *v;
+    const int32_t *tj, *tn;
+    int64_t len, pos;
+    double shift;
+    int32_t fixed_j; /* >= 0: report this tag_j instead of the stored one */
+} cursor;
+
+static inline cursor cur_make(const double *x, const double *v, const int32_t *tj, const int32_t *tn,
+                              int64_t len, double shift, int32_t fixed_j)
+{
+    cursor c = {x, v, tj, tn, len, 0, shift, fixed_j};
+    return c;
+}
+
+static inline double cur_next(const cursor *c)
+{
+    return c->pos + 1 < c->len ? c->x[c->pos + 1] + c->shift : INFINITY;
+}
+
+static inline void cur_advance(cursor *c, double x)
+{
+    while (c->pos + 1 < c->len && c->x[c->pos + 1] + c->shift <= x)
+        c->pos++;
+}
+
+static inline double cur_value(const cursor *c) { return c->v[c->pos]; }
+static inline int32_t cur_tj(const cursor *c) { return c->fixed_j >= 0 ? c->fixed_j : c->tj[c->pos]; }
+
+/* Index of the step of (x, len) holding F: the last t with x[t] <= F (x[0] = -inf). */
+static int64_t step_at(const double *x, int64_t len, double F)
+{
+    int64_t lo = 0, hi = len - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (x[mid] <= F)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Per-user upload-option step functions o^n(F) = min{E(s): s >= n-1, threshold(s) <= F} for
+ * n = 1..N+1, stored as (x, v) runs of at most N+1 steps each. */
+typedef struct {
+    double *x, *v;   /* (N+1) x (N+1) */
+    int64_t *len;    /* N+1 */
+    int64_t *order;  /* N: upload points by threshold */
+} ofun;
+
+static void build_ofun(const og_problem *p, int64_t user, ofun *o)
+{
+    const int64_t N = p->n_subtasks, NN = N + 1;
+    const double *th = p->threshold + user * N, *en = p->energy + user * NN;
+    /* insertion sort: N is small (a DNN's blocks) */
+    for (int64_t s = 0; s < N; s++) {
+        int64_t k = s;
+        while (k > 0 && th[o->order[k - 1]] > th[s]) {
+            o->order[k] = o->order[k - 1];
+            k--;
+        }
+        o->order[k] = s;
+    }
+    for (int64_t n = 1; n <= NN; n++) {
+        double *x = o->x + (n - 1) * NN, *v = o->v + (n - 1) * NN;
+        int64_t len = 0;
+        x[0] = -INFINITY;
+        v[0] = INFINITY;
+        len = 1;
+        for (int64_t k = 0; k < N; k++) {
+            int64_t s = o->order[k];
+            if (s < n - 1 || !(en[s] < v[len - 1]))
+                continue;
+            if (th[s] == x[len - 1])
+                v[len - 1] = en[s];
+            else {
+                x[len] = th[s];
+                v[len] = en[s];
+                len++;
+            }
+        }
+        o->len[n - 1] = len;
+    }
+}
+
+/* o^n(G) for n = 1..N+1 into out[n-1] (suffix minima over the upload points usable by G). */
+static inline void options_at(const og_problem *p, int64_t user, double G, double *out)
+{
+    const int64_t N = p->n_subtasks;
+    const double *th = p->threshold + user * N, *en = p->energy + user * (N + 1);
+    double best = INFINITY;
+    out[N] = INFINITY;
+    for (int64_t s = N - 1; s >= 0; s--) {
+        if (th[s] <= G && en[s] < best)
+            best = en[s];
+        out[s] = best;
+    }
+}
+
+/* Min-heap of the `cap` largest savings of a clamped group, one per (j, n). */
+static void heap_offer(double *h, int64_t *size, int64_t cap, double saving, double *topsum)
+{
+    if (*size < cap) {
+        int64_t k = (*size)++;
+        while (k > 0 && h[(k - 1) / 2] > saving) {
+            h[k] = h[(k - 1) / 2];
+            k = (k - 1) / 2;
+        }
+        h[k] = saving;
+        *topsum += saving;
+        return;
+    }
+    if (!(saving > h[0]))
+        return;
+    *topsum += saving - h[0];
+    int64_t k = 0, n = *size;
+    for (;;) {
+        int64_t c = 2 * k + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= saving)
+            break;
+        h[k] = h[c];
+        k = c;
+    }
+    h[k] = saving;
+}
+
+typedef struct {
+    sfun *qold, *qnew; /* (N+1)*layers each */
+    sfun acc, tmp;
+    double *vx, *vv;   /* arena of all V_i */
+    int32_t *vj, *vn;
+    int64_t *voff;     /* K+2 */
+    int64_t varena_len, varena_cap;
+    double *ccl, *lsum, *vd, *heap, *topsum, *lbrest, *opt;
+    int64_t *hsize, *alive;
+    ofun of;
+} og_work;
+
+static int varena_append(og_work *w, const sfun *f)
+{
+    int64_t need = w->varena_len + f->len;
+    if (need > w->varena_cap) {
+        int64_t cap = w->varena_cap ? w->varena_cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        double *x = realloc(w->vx, sizeof(double) * (size_t)cap);
+        if (!x)
+            return 0;
+        w->vx = x;
+        double *v = realloc(w->vv, sizeof(double) * (size_t)cap);
+        if (!v)
+            return 0;
+        w->vv = v;
+        int32_t *tj = realloc(w->vj, sizeof(int32_t) * (size_t)cap);
+        if (!tj)
+            return 0;
+        w->vj = tj;
+        int32_t *tn = realloc(w->vn, sizeof(int32_t) * (size_t)cap);
+        if (!tn)
+            return 0;
+        w->vn = tn;
+        w->varena_cap = cap;
+    }
+    memcpy(w->vx + w->varena_len, f->x, sizeof(double) * (size_t)f->len);
+    memcpy(w->vv + w->varena_len, f->v, sizeof(double) * (size_t)f->len);
+    memcpy(w->vj + w->varena_len, f->tj, sizeof(int32_t) * (size_t)f->len);
+    memcpy(w->vn + w->varena_len, f->tn, sizeof(int32_t) * (size_t)f->len);
+    w->varena_len = need;
+    return 1;
+}
+
+/* New layer (n, c) after adding position i:
+ *   Q'(F) = min(A^c(F) + l, A^{c'}(F) + o^n(F)) for F < hi, +inf from hi on,
+ *   A^c = min(Q^{n,c}, [c = 0] V_i(F - R[n]) tagged i).
+ * Values above `limit` are cut to +inf. */
+static int layer_update(const sfun *qa, const sfun *qb, int with_v_a, int with_v_b,
+                        const double *vx, const double *vv, int64_t vlen, double shift, int32_t i,
+                        const double *ox, const double *ov, int64_t olen, double l, double hi,
+                        double limit, sfun *out)
+{
+    if (!sf_reserve(out, qa->len + (qb ? qb->len : 0) + vlen + olen + 2))
+        return 0;
+    out->len = 0;
+    /* With a cap most upper layers are empty (a group cannot have c uploaders before it has c
+     * members); an empty layer fed by empty layers stays empty. */
+    if (!with_v_a && !with_v_b && sf_empty(qa) && (!qb || sf_empty(qb))) {
+        sf_push_exact(out, -INFINITY, INFINITY, -1);
+        return 1;
+    }
+    cursor ca = cur_make(qa->x, qa->v, qa->tj, NULL, qa->len, 0.0, -1);
+    cursor cb = qb ? cur_make(qb->x, qb->v, qb->tj, NULL, qb->len, 0.0, -1) : ca;
+    cursor cv = cur_make(vx, vv, NULL, NULL, vlen, shift, i);
+    cursor co = cur_make(ox, ov, NULL, NULL, olen, 0.0, 0);
+    double x = -INFINITY;
+    for (;;) {
+        double a = cur_value(&ca), b = qb ? cur_value(&cb) : INFINITY, vs = cur_value(&cv);
+        int32_t ta = cur_tj(&ca), tb = qb ? cur_tj(&cb) : -1;
+        if (with_v_a && vs < a) {
+            a = vs;
+            ta = i;
+        }
+        if (with_v_b && vs < b) {
+            b = vs;
+            tb = i;
+        }
+        double val = a + l, alt = b + cur_value(&co);
+        int32_t tag = ta;
+        if (alt < val) {
+            val = alt;
+            tag = tb;
+        }
+        if (val > limit)
+            val = INFINITY;
+        sf_push_exact(out, x, val, tag);
+        double nx = cur_next(&ca);
+        if (qb) {
+            double t = cur_next(&cb);
+            if (t < nx)
+                nx = t;
+        }
+        if (with_v_a || with_v_b) {
+            double t = cur_next(&cv);
+            if (t < nx)
+                nx = t;
+        }
+        double t = cur_next(&co);
+        if (t < nx)
+            nx = t;
+        if (nx >= hi)
+            break;
+        x = nx;
+        cur_advance(&ca, x);
+        if (qb)
+            cur_advance(&cb, x);
+        if (with_v_a || with_v_b)
+            cur_advance(&cv, x);
+        cur_advance(&co, x);
+    }
+    if (hi < INFINITY)
+        sf_push_exact(out, hi, INFINITY, -1);
+    return 1;
+}
+
+/* out = min(a, b) with b's steps tagged (b.tj, n). */
+static int merge_min(const sfun *a, const sfun *b, int32_t n, sfun *out)
+{
+    if (!sf_reserve(out, a->len + b->len + 1))
+        return 0;
+    out->len = 0;
+    cursor ca = cur_make(a->x, a->v, a->tj, a->tn, a->len, 0.0, -1);
+    cursor cb = cur_make(b->x, b->v, b->tj, NULL, b->len, 0.0, -1);
+    double x = -INFINITY;
+    for (;;) {
+        double va = cur_value(&ca), vb = cur_value(&cb);
+        if (vb < va)
+            sf_push(out, x, vb, cur_tj(&cb), n);
+        else
+            sf_push(out, x, va, ca.tj[ca.pos], ca.tn[ca.pos]);
+        double nx = cur_next(&ca), t = cur_next(&cb);
+        if (t < nx)
+            nx = t;
+        if (nx == INFINITY)
+            break;
+        x = nx;
+        cur_advance(&ca, x);
+        cur_advance(&cb, x);
+    }
+    return 1;
+}
+
+double og_group_choices(const og_problem *p, int64_t j, int64_t i, int64_t n, double G,
+                        int64_t *choice, double *work)
+{
+    const int64_t N = p->n_subtasks, NN = N + 1;
+    double total = 0.0;
+    int64_t want = 0;
+    for (int64_t q = j; q < i; q++) {
+        const double *th = p->threshold + q * N, *en = p->energy + q * NN;
+        double best = INFINITY;
+        int64_t arg = N;
+        /* descending s with a strict test: among equal energies the larger point wins */
+        for (int64_t s = N - 1; s >= n - 1; s--)
+            if (th[s] <= G && en[s] < best) {
+                best = en[s];
+                arg = s;
+            }
+        double l = p->local_cost[q];
+        if (best < l) {
+            choice[q - j] = arg;
+            work[2 * want] = l - best;
+            work[2 * want + 1] = (double)(q - j);
+            want++;
+            total += best;
+        } else {
+            choice[q - j] = N;
+            total += l;
+        }
+    }
+    if (want <= p->cap)
+        return total;
+    /* Too many would-be uploaders: keep the `cap` largest savings (ties: earlier position). */
+    for (int64_t a = 1; a < want; a++) {
+        double s = work[2 * a], idx = work[2 * a + 1];
+        int64_t b = a;
+        while (b > 0 && (work[2 * (b - 1)] < s || (work[2 * (b - 1)] == s && work[2 * (b - 1) + 1] > idx))) {
+            work[2 * b] = work[2 * (b - 1)];
+            work[2 * b + 1] = work[2 * (b - 1) + 1];
+            b--;
+        }
+        work[2 * b] = s;
+        work[2 * b + 1] = idx;
+    }
+    for (int64_t a = p->cap; a < want; a++) {
+        int64_t q = (int64_t)work[2 * a + 1];
+        choice[q] = N;
+        total += work[2 * a];
+    }
+    return total;
+}
+
+static void work_free(og_work *w, int64_t nq)
+{
+    if (w->qold)
+        for (int64_t k = 0; k < nq; k++)
+            sf_free(&w->qold[k]);
+    if (w->qnew)
+        for (int64_t k = 0; k < nq; k++)
+            sf_free(&w->qnew[k]);
+    free(w->qold);
+    free(w->qnew);
+    sf_free(&w->acc);
+    sf_free(&w->tmp);
+    free(w->vx);
+    free(w->vv);
+    free(w->vj);
+    free(w->vn);
+    free(w->voff);
+    free(w->ccl);
+    free(w->lsum);
+    free(w->vd);
+    free(w->heap);
+    free(w->topsum);
+    free(w->lbrest);
+    free(w->opt);
+    free(w->hsize);
+    free(w->alive);
+    free(w->of.x);
+    free(w->of.v);
+    free(w->of.len);
+    free(w->of.order);
+}
+
+int og_solve(const og_problem *p, og_plan *out)
+{
+    const int64_t K = p->n_users, N = p->n_subtasks, NN = N + 1;
+    const int capped = p->cap < K;
+    const int64_t layers = capped ? p->cap + 1 : 1;
+    const int64_t nq = NN * layers;
+    const double *D = p->deadline, *R = p->tail;
+    og_work w;
+    memset(&w, 0, sizeof(w));
+    int status = OG_NO_MEMORY;
+
+    out->cost = INFINITY;
+    out->n_groups = 0;
+    out->n_steps = 0;
+
+    w.qold = calloc((size_t)nq, sizeof(sfun));
+    w.qnew = calloc((size_t)nq, sizeof(sfun));
+    w.voff = malloc(sizeof(int64_t) * (size_t)(K + 2));
+    w.ccl = calloc((size_t)(K * NN), sizeof(double));
+    w.vd = malloc(sizeof(double) * (size_t)(K * NN));
+    w.lbrest = malloc(sizeof(double) * (size_t)(K + 1));
+    w.opt = malloc(sizeof(double) * (size_t)NN);
+    w.alive = malloc(sizeof(int64_t) * (size_t)K);
+    w.of.x = malloc(sizeof(double) * (size_t)(NN * NN));
+    w.of.v = malloc(sizeof(double) * (size_t)(NN * NN));
+    w.of.len = malloc(sizeof(int64_t) * (size_t)NN);
+    w.of.order = malloc(sizeof(int64_t) * (size_t)N);
+    if (!w.qold || !w.qnew || !w.voff || !w.ccl || !w.vd || !w.lbrest || !w.opt || !w.alive || !w.of.x ||
+        !w.of.v || !w.of.len || !w.of.order)
+        goto done;
+    if (capped) {
+        w.lsum = calloc((size_t)K, sizeof(double));
+        w.topsum = calloc((size_t)(K * NN), sizeof(double));
+        w.hsize = calloc((size_t)(K * NN), sizeof(int64_t));
+        w.heap = malloc(sizeof(double) * (size_t)(K * NN * (p->cap > 0 ? p->cap : 1)));
+        if (!w.lsum || !w.topsum || !w.hsize || !w.heap)
+            goto done;
+    }
+
+    /* Per-user lower bound: the user alone, finishing at its own deadline. */
+    w.lbrest[K] = 0.0;
+    for (int64_t q = K - 1; q >= 0; q--) {
+        options_at(p, q, D[q], w.opt);
+        double lb = p->local_cost[q];
+        if (p->cap > 0 && w.opt[0] < lb)
+            lb = w.opt[0];
+        w.lbrest[q] = w.lbrest[q + 1] + lb;
+    }
+    const double tol = 1e-9 * (1.0 + fabs(p->bound));
+
+    for (int64_t k = 0; k < nq; k++) {
+        if (!sf_reserve(&w.qold[k], 4))
+            goto done;
+        sf_constant(&w.qold[k], INFINITY, -1, 0);
+    }
+    /* V_0 = 0 */
+    if (!sf_reserve(&w.acc, 4))
+        goto done;
+    sf_constant(&w.acc, 0.0, -1, 0);
+    w.voff[0] = 0;
+    if (!varena_append(&w, &w.acc))
+        goto done;
+    w.voff[1] = w.varena_len;
+    int64_t n_alive = 0;
+
+    for (int64_t i = 0; i < K; i++) {
+        const double limit = p->bound - w.lbrest[i + 1] + tol;
+        const double *vx = w.vx + w.voff[i], *vv = w.vv + w.voff[i];
+        const int64_t vlen = w.voff[i + 1] - w.voff[i];
+        const double l = p->local_cost[i];
+
+        /* V_i(D_i - R[n]): the cost before a group that starts at i and ends at its deadline */
+        for (int64_t n = 1; n <= NN; n++)
+            w.vd[i * NN + n - 1] = vv[step_at(vx, vlen, D[i] - R[n])];
+
+        /* Groups finishing before their first member's deadline: Q layers. */
+        build_ofun(p, i, &w.of);
+        for (int64_t n = 1; n <= NN; n++) {
+            const double *ox = w.of.x + (n - 1) * NN, *ov = w.of.v + (n - 1) * NN;
+            const int64_t olen = p->cap > 0 ? w.of.len[n - 1] : 1;
+            for (int64_t c = 0; c < layers; c++) {
+                const sfun *qa = &w.qold[(n - 1) * layers + c];
+                const sfun *qb = capped ? (c > 0 ? &w.qold[(n - 1) * layers + c - 1] : NULL) : NULL;
+                int with_a = c == 0, with_b = capped ? c == 1 : c == 0;
+                /* uncapped: A^{c'} = A^c; the same cursor is read twice through qb = qa */
+                if (!capped)
+                    qb = qa;
+                if (!layer_update(qa, qb, with_a, with_b, vx, vv, vlen, R[n], (int32_t)i, ox, ov, olen, l,
+                                  D[i], limit, &w.qnew[(n - 1) * layers + c]))
+                    goto done;
+            }
+        }
+        sfun *swap = w.qold;
+        w.qold = w.qnew;
+        w.qnew = swap;
+
+        /* Groups [j, i+1) that end at their own first deadline D[j]: W(j, i+1). */
+        w.alive[n_alive++] = i;
+        if (capped) {
+            w.lsum[i] = 0.0;
+            for (int64_t n = 0; n < NN; n++) {
+                w.topsum[i * NN + n] = 0.0;
+                w.hsize[i * NN + n] = 0;
+            }
+        } else {
+            for (int64_t n = 0; n < NN; n++)
+                w.ccl[i * NN + n] = 0.0;
+        }
+        if (!sf_reserve(&w.acc, 2 * n_alive + 2))
+            goto done;
+        w.acc.len = 0;
+        sf_push(&w.acc, -INFINITY, INFINITY, -1, 0);
+        double run = INFINITY;
+        int64_t kept = 0;
+        for (int64_t a = 0; a < n_alive; a++) {
+            const int64_t j = w.alive[a];
+            options_at(p, i, D[j], w.opt);
+            double best = INFINITY;
+            int32_t bn = (int32_t)NN;
+            for (int64_t n = 0; n < NN; n++) {
+                double c;
+                if (capped) {
+                    if (n == 0)
+                        w.lsum[j] += l;
+                    if (p->cap > 0 && w.opt[n] < l)
+                        heap_offer(w.heap + (j * NN + n) * p->cap, &w.hsize[j * NN + n], p->cap,
+                                   l - w.opt[n], &w.topsum[j * NN + n]);
+                    c = w.lsum[j] - w.topsum[j * NN + n];
+                    w.ccl[j * NN + n] = c;
+                } else {
+                    c = w.ccl[j * NN + n] += (w.opt[n] < l ? w.opt[n] : l);
+                }
+                double tot = c + w.vd[j * NN + n];
+                if (tot <= best) {
+                    best = tot;
+                    bn = (int32_t)(n + 1);
+                }
+            }
+            /* a clamped group only grows costlier as members join (each adds at least its own
+             * lower bound), so once it cannot reach the bound it never will */
+            if (best > limit)
+                best = INFINITY;
+            else
+                w.alive[kept++] = j;
+            if (best < run) {
+                run = best;
+                if (w.acc.x[w.acc.len - 1] == D[j]) {
+                    w.acc.v[w.acc.len - 1] = run;
+                    w.acc.tj[w.acc.len - 1] = (int32_t)j;
+                    w.acc.tn[w.acc.len - 1] = bn;
+                } else
+                    sf_push(&w.acc, D[j], run, (int32_t)j, bn);
+            }
+        }
+        n_alive = kept;
+
+        /* V_{i+1} = min(clamped staircase, every Q layer) */
+        for (int64_t n = 1; n <= NN; n++)
+            for (int64_t c = 0; c < layers; c++) {
+                if (sf_empty(&w.qold[(n - 1) * layers + c]))
+                    continue;
+                if (!merge_min(&w.acc, &w.qold[(n - 1) * layers + c], (int32_t)n, &w.tmp))
+                    goto done;
+                sfun t = w.acc;
+                w.acc = w.tmp;
+                w.tmp = t;
+            }
+        if (!varena_append(&w, &w.acc))
+            goto done;
+        w.voff[i + 2] = w.varena_len;
+    }
+
+    out->n_steps = w.varena_len;
+    {
+        const int64_t off = w.voff[K], len = w.voff[K + 1] - w.voff[K];
+        double cost = w.vv[off + len - 1];
+        if (!(cost < INFINITY)) {
+            status = OG_NO_PLAN;
+            goto done;
+        }
+        out->cost = cost;
+        /* Read the groups back from the tags, last group first. */
+        int64_t i = K, g = 0;
+        double F = INFINITY;
+        while (i > 0) {
+            const int64_t o = w.voff[i], ln = w.voff[i + 1] - w.voff[i];
+            const int64_t t = step_at(w.vx + o, ln, F);
+            const int64_t j = w.vj[o + t], n = w.vn[o + t];
+            const double G = D[j] < F ? D[j] : F;
+            out->group_start[g] = j;
+            out->group_first[g] = n;
+            out->group_finish[g] = G;
+            g++;
+            F = G - R[n];
+            i = j;
+        }
+        out->n_groups = g;
+        /* time order */
+        for (int64_t a = 0, b = g - 1; a < b; a++, b--) {
+            int64_t s = out->group_start[a];
+            out->group_start[a] = out->group_start[b];
+            out->group_start[b] = s;
+            s = out->group_first[a];
+            out->group_first[a] = out->group_first[b];
+            out->group_first[b] = s;
+            double f = out->group_finish[a];
+            out->group_finish[a] = out->group_finish[b];
+            out->group_finish[b] = f;
+        }
+        double *buf = malloc(sizeof(double) * (size_t)(2 * K));
+        if (!buf)
+            goto done;
+        for (int64_t a = 0; a < g; a++) {
+            const int64_t j = out->group_start[a], e = a + 1 < g ? out->group_start[a + 1] : K;
+            og_group_choices(p, j, e, out->group_first[a], out->group_finish[a], out->choice + j, buf);
+        }
+        free(buf);
+    }
+    status = OG_OK;
+
+done:
+    work_free(&w, nq);
+    return status;
+}
