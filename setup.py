@@ -32,6 +32,11 @@ extensions = [
         sources=["j3o_fast/_og.pyx", "csrc/coinference_og.c"],
         **COMMON,
     ),
+    Extension(
+        "j3o_fast._greedy",
+        sources=["j3o_fast/_greedy.pyx", "csrc/greedy.c"],
+        **COMMON,
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=CYTHON_DIRECTIVES))

@@ -27,23 +27,37 @@ def _placement_generate(args) -> int:
     return 0
 
 
+def _placement_options(method: str, args) -> dict:
+    """The command-line options each placement method takes."""
+    options = {}
+    if method in ("mip", "j3o") and args.time_limit is not None:
+        options["time_limit"] = args.time_limit
+    if method == "mip":
+        options["mip_rel_gap"] = args.gap
+    if method in ("mip", "j3o") and args.threads is not None:
+        options["threads"] = args.threads
+    if method == "j3o":
+        options["with_bound"] = args.bound
+    return options
+
+
 def _placement_solve(inst_doc: dict, args) -> int:
-    from .placement.mip import solve_mip
+    from .placement.solve import METHODS, solve
     from .placement.verify import verify
 
     inst = pio.instance_from_dict(inst_doc)
-    methods: dict[str, Callable] = {
-        "mip": lambda: solve_mip(inst, time_limit=args.time_limit, mip_rel_gap=args.gap, threads=args.threads),
-    }
-    if args.method not in methods:
-        raise InvalidInputError("--method", f"must be one of {', '.join(methods)} for placement, got {args.method!r}")
-    result = methods[args.method]()
+    if args.method not in METHODS:
+        raise InvalidInputError("--method", f"must be one of {', '.join(METHODS)} for placement, got {args.method!r}")
+    result = solve(inst, args.method, **_placement_options(args.method, args))
     report = verify(inst, result.decision, claimed_objective=result.objective)
     sol = result.decision
     print(f"instance   {inst.name or '(unnamed)'}: {inst.n_clients} clients, {inst.n_edges} edges, "
           f"{inst.n_models} models, {inst.n_tasks} tasks, "
           + (f"batching window {inst.batching_window_s:g} s" if inst.batching else "no batching"))
-    print(f"method     {result.method}   status {result.status}   runtime {result.runtime_s:.3f} s")
+    print(f"method     {result.method}   status {result.status}   runtime {result.runtime_s:.3f} s"
+          + (f"   iterations {result.iterations}" if result.iterations else ""))
+    if result.phase_times:
+        print("phases     " + "   ".join(f"{k} {v:.3f} s" for k, v in result.phase_times.items()))
     bound = "" if result.upper_bound is None else f"   bound {result.upper_bound:.6f}   gap {result.gap:.2e}"
     print(f"objective  {result.objective:.6f} (mean accuracy per query){bound}")
     print(f"onloaded   {int(sol.client_models.sum())} client models, {int(sol.edge_models.sum())} edge models")
@@ -191,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--time-limit", type=float, default=None, help="seconds (exact solvers)")
     sv.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap")
     sv.add_argument("--threads", type=int, default=None)
+    sv.add_argument("--bound", action="store_true", help="j3o: also solve the LP relaxation for a bound and gap")
     sv.add_argument("--variant", default=None, help="ip-ssa variant: auto, exact, conservative, iterative")
     sv.add_argument("--time-grid", type=float, default=None, help="og time grid in seconds (default exact)")
     sv.add_argument("-o", "--output", default=None)

@@ -158,6 +158,218 @@ def brute_force_placement(inst):
                 best = value
     return best
 
+
+# ------------------------------------------------------------------------------------------------
+# Placement: onloading
+# ------------------------------------------------------------------------------------------------
+
+
+def reference_candidates(inst):
+    """Twin of placement.onload.build_candidates by plain loops.
+
+    Returns (slots, cands): slots = [(n, t)] with rate > 0 in row-major order; cands = [(node,
+    model, edge, [slot ids])] grouped by edge: for each edge e, the client placements (n, m) of
+    its clients (by n, then m), then its own placements (node N + e, by m); ``edge`` is the
+    node's edge.
+    """
+    N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+    slots = [(n, t) for n in range(N) for t in range(K) if inst.rate[n, t] > 0]
+    slot_id = {pair: i for i, pair in enumerate(slots)}
+    cands = []
+    for e in range(E):
+        clients = [n for n in range(N) if inst.client_edge[n] == e]
+        for n in clients:
+            for m in range(M):
+                if inst.memory_mb[m] <= inst.client_memory_mb[n]:
+                    served = [slot_id[(n, t)] for t in range(K) if inst.cover[m, t] and inst.rate[n, t] > 0]
+                    if served:
+                        cands.append((n, m, e, served))
+        for m in range(M):
+            fits = inst.memory_mb[m] <= inst.edge_memory_mb[e]
+            if inst.batching_window_s is not None:
+                fits = fits and inst.batch_tau0_s[m] / (inst.batching_window_s * inst.edge_speed[e]) <= 1.0
+            served = [slot_id[(n, t)] for n in clients for t in range(K) if inst.cover[m, t] and inst.rate[n, t] > 0]
+            if fits and served:
+                cands.append((N + e, m, e, served))
+    return slots, cands
+
+
+def reference_query_value(inst, prices, n, t, m, on_edge):
+    """Net value of one query of (n, t) via model m, locally or at edge_of[n] (placement.md section 3)."""
+    acc = float(inst.accuracy[m, t])
+    if not on_edge:
+        return acc - float(prices.mu[n]) * float(inst.gflop[m, t]) / float(inst.client_gflops[n])
+    e = int(inst.client_edge[n])
+    W = inst.batching_window_s
+    g = float(inst.batch_tau1_s[m]) if W is not None else float(inst.batch_tau0_s[m]) + float(inst.batch_tau1_s[m])
+    v = (acc - float(prices.beta[n]) * float(inst.payload_mbit[t]) / float(inst.client_uplink_mbps[n])
+         - float(prices.nu[e]) * g / float(inst.edge_speed[e]))
+    if W is not None:
+        v = v - float(prices.kappa[e, m]) * W / float(inst.max_batch[m])
+    return v
+
+
+def reference_base(inst, prices, n, t, cloud_available):
+    """max(cloud, 0) for (n, t), or 0 with the cloud unavailable."""
+    if not cloud_available:
+        return 0.0
+    e = int(inst.client_edge[n])
+    p = float(inst.payload_mbit[t])
+    cloud = (float(inst.cloud_accuracy[t]) - float(prices.beta[n]) * p / float(inst.client_uplink_mbps[n])
+             - float(prices.gamma[e]) * p / float(inst.edge_backhaul_mbps[e]))
+    return max(cloud, 0.0)
+
+
+def reference_fixed_cost(inst, prices, e, m):
+    """Per-window fixed batch cost of model m at edge e: nu_e * tau0[m]/(W*speed_e); 0 without batching."""
+    W = inst.batching_window_s
+    if W is None:
+        return 0.0
+    return float(prices.nu[e]) * (float(inst.batch_tau0_s[m]) / (W * float(inst.edge_speed[e])))
+
+
+def reference_values(inst, slots, cands, prices, cloud_available):
+    """Twin of placement.onload.query_values on the output of reference_candidates:
+    (values per candidate as lists, base per slot, fixed cost per candidate)."""
+    N = inst.n_clients
+    values = [[reference_query_value(inst, prices, slots[s][0], slots[s][1], m, node >= N) for s in served]
+              for node, m, _, served in cands]
+    base = [reference_base(inst, prices, n, t, cloud_available) for n, t in slots]
+    fixed = [reference_fixed_cost(inst, prices, edge, m) if node >= N else 0.0 for node, m, edge, _ in cands]
+    return values, base, fixed
+
+
+def reference_onload_value(inst, x, y, prices, cloud_available):
+    """f(S) of the onloading (x, y) recomputed from scratch: sum over pairs with rate > 0 of
+    rate * max(0, best value among onloaded models serving the pair - base), minus the fixed
+    batch costs of every onloaded edge model."""
+    N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+    total = 0.0
+    for n in range(N):
+        e = int(inst.client_edge[n])
+        for t in range(K):
+            if inst.rate[n, t] <= 0:
+                continue
+            base = reference_base(inst, prices, n, t, cloud_available)
+            best = base
+            for m in range(M):
+                if not inst.cover[m, t]:
+                    continue
+                if x[n][m]:
+                    best = max(best, reference_query_value(inst, prices, n, t, m, False))
+                if y[e][m]:
+                    best = max(best, reference_query_value(inst, prices, n, t, m, True))
+            total += float(inst.rate[n, t]) * (best - base)
+    return total - sum(reference_fixed_cost(inst, prices, e, m) for e in range(E) for m in range(M) if y[e][m])
+
+
+def _greedy_inputs(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
+                   cur, best, memory_left, share_left):
+    # Plain Python lists: the twin is about clarity, and list indexing keeps it from being
+    # needlessly slow.
+    ptr = np.asarray(indptr, dtype=np.int64).tolist()
+    rows = list(zip(ptr[:-1], ptr[1:]))
+    as_int = lambda a: np.asarray(a, dtype=np.int64).tolist()  # noqa: E731
+    as_float = lambda a: np.asarray(a, dtype=np.float64).tolist()  # noqa: E731
+    return (rows, as_int(slot), as_float(value), as_float(weight), as_int(node), as_float(memory),
+            as_float(fixed_cost), as_float(fixed_use), np.asarray(eligible, dtype=bool).tolist(),
+            as_float(cur), as_int(best), as_float(memory_left), as_float(share_left))
+
+
+def _greedy_net_gain(rows, slot, value, weight, fixed_cost, cur, j):
+    # Same terms in the same order as csrc/greedy.c, so sums agree bit for bit.
+    g = 0.0
+    for k in range(rows[j][0], rows[j][1]):
+        d = value[k] - cur[slot[k]]
+        if d > 0.0:
+            g += weight[slot[k]] * d
+    return g - fixed_cost[j]
+
+
+def _greedy_fits(node, memory, fixed_use, memory_left, share_left, j):
+    v = node[j]
+    return memory[j] <= memory_left[v] + 1e-9 and fixed_use[j] <= share_left[v] + 1e-12
+
+
+def _greedy_accept(rows, slot, value, node, memory, fixed_use, cur, best, memory_left, share_left, j):
+    for k in range(rows[j][0], rows[j][1]):
+        if value[k] > cur[slot[k]]:
+            cur[slot[k]] = value[k]
+            best[slot[k]] = j
+    memory_left[node[j]] -= memory[j]
+    share_left[node[j]] -= fixed_use[j]
+
+
+def naive_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
+                 cur, best, memory_left, share_left, key_mode):
+    """Plain greedy: every round, re-evaluate every remaining eligible candidate that fits its
+    node and take the largest (key, -index) with gain > 0, key = gain/memory (key_mode 0) or
+    gain (1). Inputs are not modified. Returns (order, cur, best, total_gain)."""
+    rows, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible, cur, best, mem, share = (
+        _greedy_inputs(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
+                       cur, best, memory_left, share_left))
+    remaining = [j for j in range(len(rows)) if eligible[j]]
+    order, total = [], 0.0
+    while True:
+        pick, pick_key, pick_gain = -1, 0.0, 0.0
+        for j in remaining:
+            if not _greedy_fits(node, memory, fixed_use, mem, share, j):
+                continue
+            gain = _greedy_net_gain(rows, slot, value, weight, fixed_cost, cur, j)
+            if gain <= 0.0:
+                continue
+            key = gain / memory[j] if key_mode == 0 else gain
+            if pick < 0 or key > pick_key or (key == pick_key and j < pick):
+                pick, pick_key, pick_gain = j, key, gain
+        if pick < 0:
+            break
+        _greedy_accept(rows, slot, value, node, memory, fixed_use, cur, best, mem, share, pick)
+        remaining.remove(pick)
+        order.append(pick)
+        total += pick_gain
+    return np.array(order, dtype=np.int64), np.array(cur), np.array(best, dtype=np.int64), total
+
+
+def python_lazy_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
+                       cur, best, memory_left, share_left, key_mode):
+    """The algorithm of csrc/greedy.c in pure Python with heapq (entries (-key, index)): pop the
+    top, drop it if it no longer fits or its fresh gain is <= 0, accept it if (fresh key, -index)
+    >= the next top's (stale key, -index), else push it back. Inputs are not modified.
+    Returns (order, cur, best, total_gain)."""
+    import heapq
+
+    rows, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible, cur, best, mem, share = (
+        _greedy_inputs(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
+                       cur, best, memory_left, share_left))
+
+    def key_of(j, gain):
+        return gain / memory[j] if key_mode == 0 else gain
+
+    heap = []
+    for j in range(len(rows)):
+        if eligible[j] and _greedy_fits(node, memory, fixed_use, mem, share, j):
+            gain = _greedy_net_gain(rows, slot, value, weight, fixed_cost, cur, j)
+            if gain > 0.0:
+                heap.append((-key_of(j, gain), j))
+    heapq.heapify(heap)
+    order, total = [], 0.0
+    while heap:
+        _, j = heapq.heappop(heap)
+        if not _greedy_fits(node, memory, fixed_use, mem, share, j):
+            continue
+        gain = _greedy_net_gain(rows, slot, value, weight, fixed_cost, cur, j)
+        if not gain > 0.0:
+            continue
+        entry = (-key_of(j, gain), j)
+        if heap and heap[0] < entry:
+            heapq.heappush(heap, entry)
+            continue
+        _greedy_accept(rows, slot, value, node, memory, fixed_use, cur, best, mem, share, j)
+        order.append(j)
+        total += gain
+    return np.array(order, dtype=np.int64), np.array(cur), np.array(best, dtype=np.int64), total
+
+
 # ================================================================================================
 # Co-inference
 # ================================================================================================
@@ -399,3 +611,37 @@ def ipssa_reference(inst, T):
             part.append(N)
             cost = (cost[0] + 1, cost[1] + float(inst.energy[k, N]))
     return cost, part
+
+
+# ------------------------------------------------------------------------------------------------
+# Placement: prices
+# ------------------------------------------------------------------------------------------------
+
+def relaxed_usage_reference(inst, slot_client, slot_task, slot_rate, slot_route, slot_model, y):
+    """Twin of j3o_fast.placement.prices.relaxed_usage: normalised row usage, one loop over pairs.
+
+    Routes: 0 drop, 1 cloud, 2 local, 3 edge (model slot_model).
+    """
+    N, E, M = inst.n_clients, inst.n_edges, inst.n_models
+    compute, uplink, backhaul = [0.0] * N, [0.0] * N, [0.0] * E
+    gpu = [0.0] * E
+    cap = [[0.0] * M for _ in range(E)]
+    for s in range(len(slot_client)):
+        n, t, r = int(slot_client[s]), int(slot_task[s]), float(slot_rate[s])
+        e, route, m = int(inst.client_edge[n]), int(slot_route[s]), int(slot_model[s])
+        if route == 2:
+            compute[n] += r * inst.gflop[m, t] / inst.client_gflops[n]
+        elif route == 3:
+            uplink[n] += r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+            g = inst.batch_tau1_s[m] if inst.batching else inst.batch_tau0_s[m] + inst.batch_tau1_s[m]
+            gpu[e] += r * g / inst.edge_speed[e]
+            if inst.batching:
+                cap[e][m] += r * inst.batching_window_s / inst.max_batch[m]
+        elif route == 1:
+            uplink[n] += r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+            backhaul[e] += r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[e]
+    for e in range(E):
+        for m in range(M):
+            if inst.batching and y[e][m]:
+                gpu[e] += inst.batch_tau0_s[m] / (inst.batching_window_s * inst.edge_speed[e])
+    return dict(mu=compute, beta=uplink, nu=gpu, gamma=backhaul, kappa=cap)

@@ -18,6 +18,20 @@ def test_generate_solve_verify(tmp_path, capsys):
     assert "all constraints hold" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("method", ["j3o", "accuracy-greedy", "cloud-only"])
+def test_solve_placement_methods(tmp_path, capsys, method):
+    inst, sol = tmp_path / "inst.json", tmp_path / "sol.json"
+    main(["generate", "placement", "--family", "taskonomy", "--clients", "30", "--edges", "1", "--window", "0.05",
+          "-o", str(inst)])
+    args = ["solve", str(inst), "--method", method, "-o", str(sol)] + (["--bound"] if method == "j3o" else [])
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"method     {method}" in out and "verified   ok" in out
+    if method == "j3o":
+        assert "phases     " in out and "greedy" in out and "gap" in out
+    assert main(["verify", str(inst), str(sol)]) == 0
+
+
 def test_verify_exits_1_on_violation(tmp_path, capsys):
     inst, sol = tmp_path / "inst.json", tmp_path / "sol.json"
     main(["generate", "placement", "--family", "nyu", "--clients", "8", "--edges", "1", "-o", str(inst)])

@@ -25,7 +25,7 @@ def test_seed_sequence_accepted():
     assert not np.array_equal(a.rate, b.rate)
 
 
-@pytest.mark.parametrize("family,tasks,models", [("nyu", 3, 28), ("taskonomy", 5, 40), ("random", 3, 12)])
+@pytest.mark.parametrize("family,tasks,models", [("nyu", 3, 28), ("taskonomy", 5, 40), ("random", 3, 24)])
 def test_shapes(family, tasks, models):
     inst = generate(family, 40, 4, seed=1)
     assert (inst.n_tasks, inst.n_models, inst.n_edges, inst.n_clients) == (tasks, models, 4, 40)

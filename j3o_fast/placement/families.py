@@ -52,8 +52,8 @@ DEFAULTS = {
 }
 RANDOM_DEFAULTS = {
     "n_tasks": 3,
-    "n_models": 12,
-    "model_memory_mb": (10.0, 200.0),
+    "n_models": 24,
+    "model_memory_mb": (10.0, 150.0),
     "model_gflop": (1.0, 15.0),
     "model_accuracy": (0.3, 0.85),
     "batch_tau0_s": (0.002, 0.010),

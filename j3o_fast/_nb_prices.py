@@ -1,0 +1,42 @@
+"""Numba kernel for the price updates of J3O: row usage of the relaxed best routes."""
+
+import numpy as np
+from numba import njit
+
+ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def relaxed_usage(slot_client, slot_task, slot_rate, slot_route, slot_model, client_edge, gflop, payload,
+                  client_gflops, uplink_mbps, backhaul_mbps, query_cost, edge_speed, window, max_batch,
+                  n_edges):
+    """Normalised usage of rows 4-7 when every pair takes its relaxed best route in full.
+
+    Returns compute (N,), uplink (N,), backhaul (E,), variable GPU share (E,) and the batch-cap
+    usage L[e,m]*W/bmax[m] (E, M) (zeros when window <= 0, i.e. no batching).
+    """
+    N = client_gflops.shape[0]
+    M = gflop.shape[0]
+    compute = np.zeros(N)
+    uplink = np.zeros(N)
+    backhaul = np.zeros(n_edges)
+    gpu = np.zeros(n_edges)
+    cap = np.zeros((n_edges, M))
+    for s in range(slot_client.shape[0]):
+        n = slot_client[s]
+        t = slot_task[s]
+        r = slot_rate[s]
+        e = client_edge[n]
+        route = slot_route[s]
+        m = slot_model[s]
+        if route == ROUTE_LOCAL:
+            compute[n] += r * gflop[m, t] / client_gflops[n]
+        elif route == ROUTE_EDGE:
+            uplink[n] += r * payload[t] / uplink_mbps[n]
+            gpu[e] += r * query_cost[m] / edge_speed[e]
+            if window > 0.0:
+                cap[e, m] += r * window / max_batch[m]
+        elif route == ROUTE_CLOUD:
+            uplink[n] += r * payload[t] / uplink_mbps[n]
+            backhaul[e] += r * payload[t] / backhaul_mbps[e]
+    return compute, uplink, backhaul, gpu, cap

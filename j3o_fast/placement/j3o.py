@@ -1,0 +1,170 @@
+"""J3O: the alternating onloading / offloading algorithm of placement.md section 3.
+
+Outer loop: greedy onloading at prices theta (step i), routing LP for that onloading (step ii),
+price update from the LP duals or a subgradient (step iii); keep the best (onloading, routing)
+seen; stop when the onloading repeats, when A changes by less than ``tol`` (relative), when the
+best has not improved for ``patience`` rounds, or after ``max_iter`` rounds. Then polish: unload models that carry no traffic, refill the freed memory
+greedily at the final prices, re-solve, keep it if better.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..result import SolveResult
+from .instance import PlacementInstance
+from .mip import lp_upper_bound
+from .local_search import improve_edges
+from .offload import Offloading, RoutingLP
+from .onload import build_candidates, greedy_onload
+from .prices import Prices, dual_update, relaxed_usage, subgradient_update
+from .usage import routing_usage
+
+PRICE_UPDATES = ("dual", "subgradient")
+
+
+def _check(max_iter, tol, price_update, damping, step0, time_limit):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise InvalidInputError("max_iter", f"must be an integer >= 1, got {max_iter!r}")
+    if not (tol >= 0):
+        raise InvalidInputError("tol", f"must be >= 0, got {tol!r}")
+    if price_update not in PRICE_UPDATES:
+        raise InvalidInputError("price_update", f"must be one of {', '.join(PRICE_UPDATES)}, got {price_update!r}")
+    if not (0 < damping <= 1):
+        raise InvalidInputError("damping", f"must be in (0, 1], got {damping!r}")
+    if not (step0 > 0):
+        raise InvalidInputError("step0", f"must be > 0, got {step0!r}")
+    if time_limit is not None and not (time_limit > 0):
+        raise InvalidInputError("time_limit", f"must be > 0 seconds or None, got {time_limit!r}")
+
+
+def _key(x: np.ndarray, y: np.ndarray) -> bytes:
+    return np.packbits(x).tobytes() + b"|" + np.packbits(y).tobytes()
+
+
+def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, np.ndarray]:
+    """Onloaded models that carry routed traffic: (x, y) masks."""
+    sol = off.raw
+    x = np.zeros_like(sol.client_models)
+    y = np.zeros_like(sol.edge_models)
+    lo, ed = sol.local, sol.edge
+    x[lo.client[lo.fraction > 0], lo.model[lo.fraction > 0]] = True
+    y[instance.client_edge[ed.client[ed.fraction > 0]], ed.model[ed.fraction > 0]] = True
+    return x & sol.client_models, y & sol.edge_models
+
+
+def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 6, tol: float = 1e-5,
+              price_update: str = "dual",
+              damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
+              with_bound: bool = False,
+              time_limit: float | None = None, threads: int = 1) -> SolveResult:
+    """Solve (P) approximately by J3O; the returned solution always verifies.
+
+    Parameters follow placement.md section 3: ``price_update`` 'dual' (theta <- (1-a)*theta +
+    a*duals, a = ``damping``) or 'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis``
+    (accuracy per query) favours the models of the previous onloading in the greedy, so a price
+    change swaps a model only for a real gain (fewer LP pivots, less oscillation); ``polish`` the
+    final unload-and-refill step; ``local_search`` the edge-model swaps of local_search.py, given
+    at most half the main loop's time; ``with_bound`` also solves the LP relaxation for
+    ``upper_bound``.
+    Status 'feasible' (a heuristic), or 'time_limit' when ``time_limit`` stopped the loop.
+
+    >>> from j3o_fast.placement import generate, verify
+    >>> inst = generate("nyu", 30, 2, seed=1, window=0.05)
+    >>> res = solve_j3o(inst)
+    >>> verify(inst, res.decision).ok, res.status
+    (True, 'feasible')
+    """
+    _check(max_iter, tol, price_update, damping, step0, time_limit)
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+        raise InvalidInputError("patience", f"must be an integer >= 1, got {patience!r}")
+    t_start = time.perf_counter()
+    times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
+
+    def clock(phase, t0):
+        times[phase] += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    cands = build_candidates(instance)
+    lp = RoutingLP(instance, threads=threads)
+    clock("candidates", t0)
+
+    prices = Prices.zeros(instance)
+    best: Offloading | None = None
+    best_prices = prices
+    best_iteration = 0
+    incumbent = None
+    seen: set[bytes] = set()
+    previous = -math.inf
+    status = "feasible"
+    iterations = 0
+    for k in range(max_iter):
+        t0 = time.perf_counter()
+        # At theta = 0 the cloud looks free and better than every model: the first pass treats it
+        # as unavailable so that it onloads what the edge and clients can serve.
+        onload = greedy_onload(instance, cands, prices, cloud_available=k > 0, incumbent=incumbent,
+                               incumbent_bonus=hysteresis)
+        incumbent = np.zeros(cands.n_candidates, dtype=bool)
+        incumbent[onload.selected] = True
+        clock("greedy", t0)
+        key = _key(onload.x, onload.y)
+        if key in seen:
+            break
+        seen.add(key)
+
+        t0 = time.perf_counter()
+        off = lp.solve(onload.x, onload.y)
+        clock("lp", t0)
+        iterations = k + 1
+        if best is None or off.objective > best.objective * (1 + 1e-9):
+            best, best_prices, best_iteration = off, prices, k
+
+        t0 = time.perf_counter()
+        if price_update == "dual":
+            prices = dual_update(prices, off.duals, damping)
+        else:
+            usage = relaxed_usage(instance, cands, onload)
+            prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
+        clock("prices", t0)
+        if abs(off.objective - previous) <= tol * max(abs(off.objective), 1e-12):
+            break
+        previous = off.objective
+        if k - best_iteration >= patience:
+            break
+        if time_limit is not None and time.perf_counter() - t_start > time_limit:
+            status = "time_limit"
+            break
+
+    if polish and best is not None:
+        t0 = time.perf_counter()
+        keep_x, keep_y = _carried(instance, best)
+        for theta in (prices, best_prices):
+            refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y))
+            if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
+                continue
+            off = lp.solve(refill.x, refill.y)
+            if off.objective > best.objective:
+                best = off
+        clock("polish", t0)
+
+    if local_search and best is not None:
+        t0 = time.perf_counter()
+        # The search is a finishing step: it gets at most half the time the main loop took.
+        loop_time = time.perf_counter() - t_start
+        best = improve_edges(instance, lp, best, time_budget=max(0.05, 0.5 * loop_time))
+        clock("local_search", t0)
+
+    bound = None
+    if with_bound:
+        t0 = time.perf_counter()
+        bound = lp_upper_bound(instance, threads=threads)
+        times["bound"] = time.perf_counter() - t0
+    solution = best.repaired()
+    objective = routing_usage(instance, solution).objective
+    return SolveResult(method="j3o", status=status, objective=objective, decision=solution,
+                       runtime_s=time.perf_counter() - t_start, upper_bound=bound, iterations=iterations,
+                       phase_times=times)

@@ -1,0 +1,99 @@
+"""Edge-model search after J3O's outer loop (placement.md section 3: closing the tail).
+
+The routing LP separates by edge, so one edge's onloading can be changed and judged by
+re-solving that edge's LP alone. Moves on edge e: add a model, or swap an onloaded model for
+another, within the edge's memory and fixed-GPU-time limits. Moves are ranked by LP pricing: the
+reduced value of the columns a new model m would bring, at the duals of the edge's current LP,
+
+    gain(m) ~ sum_s max(0, r_s*acc[m,t_s] - pi_s - beta_n*r_s*payload[t_s]/uplink_n - nu_e*r_s*g[m]/speed_e)
+              - nu_e*tau0[m]/(W*speed_e)   (window mode)
+
+(pi_s the dual of the slot's conservation row; objective in queries/s, not divided by the total
+rate). Only the best ranked moves are judged exactly by the LP; an improving move is kept and
+the edge is searched again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .instance import PlacementInstance
+from .offload import Offloading, RoutingLP, _EdgeLP
+
+
+def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
+    """LP-pricing estimate of adding each model to the edge, (M,), in accuracy * queries/s."""
+    _, duals, _ = e_lp.last
+    scale = inst.total_rate
+    d = np.maximum(duals, 0.0) * scale
+    pi = d[:e_lp.P]
+    beta = d[e_lp.row_uplink:e_lp.row_uplink + e_lp.C][e_lp.pair_local_client]
+    nu = d[e_lp.row_gpu]
+    e, n, t, r = e_lp.edge, e_lp.pair_client, e_lp.pair_task, e_lp.pair_rate
+    upload = beta * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+    gpu = nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]         # (P, M)
+    reduced = r[:, None] * inst.accuracy[:, t].T - pi[:, None] - upload[:, None] - gpu
+    gains = np.where(inst.cover[:, t].T, np.maximum(reduced, 0.0), 0.0).sum(axis=0)
+    return gains - nu * inst.edge_fixed_share[e]
+
+
+def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, moves_per_round: int = 6,
+                  max_rounds: int = 4, time_budget: float | None = None) -> Offloading:
+    """Best-improvement edge-model search from ``off``; returns the better of ``off`` and the result.
+
+    ``time_budget`` (seconds) stops the search between LP solves; edges not reached keep their
+    onloading.
+    """
+    deadline = None if time_budget is None else time.perf_counter() + time_budget
+    x = off.raw.client_models
+    y = off.raw.edge_models.copy()
+    lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
+    for e_lp in lp.edges:
+        if e_lp.P == 0:
+            continue
+        e = e_lp.edge
+        for _ in range(max_rounds):
+            current = e_lp.last[2]
+            on = y[e]
+            gains = _add_gains(inst, e_lp)
+            mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
+            share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
+            ranked = [m for m in np.argsort(-gains, kind="stable") if not on[m] and gains[m] > 0]
+            # carried value of each onloaded model: its routed queries times their accuracy
+            values, _, _ = e_lp.last
+            carried = np.zeros(inst.n_models)
+            routed = (e_lp.col_kind == 1) & (values > 0)
+            np.add.at(carried, e_lp.col_model[routed],
+                      values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
+                      * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
+            outs = [None] + sorted(np.nonzero(on)[0], key=lambda m: carried[m])
+            moves = []
+            for out in outs:
+                free_mem = mem_left + (inst.memory_mb[out] if out is not None else 0.0)
+                free_share = share_left + (inst.edge_fixed_share[e, out] if out is not None else 0.0)
+                fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
+                           and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
+                moves += [(out, m) for m in fitting[:2]]
+            moves.sort(key=lambda mv: -(gains[mv[1]] - (carried[mv[0]] if mv[0] is not None else 0.0)))
+            best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
+            for out, m in moves[:moves_per_round]:
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+                trial = on.copy()
+                if out is not None:
+                    trial[out] = False
+                trial[m] = True
+                e_lp.set_onloading(x, trial)
+                obj = e_lp.solve()[2]
+                if obj > best_obj:
+                    best_move, best_obj = trial, obj
+            if best_move is not None:
+                y[e] = best_move
+            e_lp.set_onloading(x, y[e])  # back to the kept onloading, with its duals
+            e_lp.solve()
+            if best_move is None:
+                break
+    result = lp.solve(x, y)
+    return result if result.objective > off.objective else off

@@ -1,0 +1,246 @@
+"""Offloading: the routing LP of (P) for a fixed onloading (placement.md section 3(ii)).
+
+The LP separates exactly by edge (clients of different edges share no row), so each edge has its
+own HiGHS model, kept between outer iterations of J3O. A routing column is added the first time
+its model is onloaded and afterwards only has its upper bound switched between 0 and 1, so each
+re-solve starts from the previous basis (warm) instead of from scratch. Rows are normalised by
+their capacities, so the row duals are the prices of section 3 (after scaling by the total rate,
+since the LP maximises the mean rather than the sum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from .instance import PlacementInstance
+from .prices import Prices
+from .repair import repair_routing
+from .solution import PlacementSolution, Routes
+
+_INF = highspy.kHighsInf
+_LOCAL, _EDGE, _CLOUD = 0, 1, 2
+
+
+class _EdgeLP:
+    """The routing LP of one edge: its clients' pairs, rows 1 and 4-7, columns added on demand.
+
+    Rows: conservation per pair [0, P), compute per client [P, P+C), uplink per client
+    [P+C, P+2C), backhaul P+2C, GPU time P+2C+1, then (window mode) one batch-cap row per model.
+    """
+
+    def __init__(self, inst: PlacementInstance, edge: int, clients: np.ndarray, threads: int, cloud: bool = True):
+        self.inst, self.edge = inst, edge
+        self.clients = clients                                      # global client ids, sorted
+        sub_rate = inst.rate[clients]
+        pc, pt = np.nonzero(sub_rate > 0)
+        self.pair_client = clients[pc]                              # global client of each pair
+        self.pair_local_client = pc                                 # index among this edge's clients
+        self.pair_task = pt
+        self.pair_rate = sub_rate[pc, pt]
+        P, C, M = len(pc), len(clients), inst.n_models
+        self.P, self.C = P, C
+        self.row_compute, self.row_uplink = P, P + C
+        self.row_backhaul, self.row_gpu = P + 2 * C, P + 2 * C + 1
+        self.row_cap = P + 2 * C + 2
+        n_rows = self.row_cap + (M if inst.batching else 0)
+        self.total = inst.total_rate if inst.total_rate > 0 else 1.0
+
+        self.col_kind = np.zeros(0, dtype=np.int8)
+        self.col_pair = np.zeros(0, dtype=np.int64)
+        self.col_model = np.zeros(0, dtype=np.int64)
+        self.col_of = {_LOCAL: np.full((P, M), -1, dtype=np.int64), _EDGE: np.full((P, M), -1, dtype=np.int64)}
+
+        h = highspy.Highs()
+        h.silent()
+        h.setOptionValue("threads", threads)
+        h.setOptionValue("presolve", "off")  # keep the basis between re-solves
+        # Rows are already divided by their capacities; HiGHS' own scaling only slows re-solves.
+        h.setOptionValue("simplex_scale_strategy", 0)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = 0, n_rows
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.row_lower_ = np.full(n_rows, -_INF)
+        lp.row_upper_ = np.ones(n_rows)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.zeros(1, dtype=np.int32)
+        h.passModel(lp)
+        self.highs = h
+        self._key = None                     # onloading of the last solve
+        self._upper = np.zeros(0)            # column upper bounds in the model
+        self.last = None                     # (values, duals, objective) of the last solve
+        self.cloud_upper = 1.0 if cloud else 0.0
+        self._add_columns(_CLOUD, np.arange(P), np.full(P, -1))
+
+    def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray) -> None:
+        """Append routing columns (kind, pair, model) with their objective and row coefficients."""
+        if len(pairs) == 0:
+            return
+        inst = self.inst
+        n = self.pair_client[pairs]
+        t = self.pair_task[pairs]
+        r = self.pair_rate[pairs]
+        lc = self.pair_local_client[pairs]
+        k = len(pairs)
+        if kind == _CLOUD:
+            acc = inst.cloud_accuracy[t]
+            up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+            rows = np.column_stack([pairs, self.row_uplink + lc, np.full(k, self.row_backhaul)])
+            vals = np.column_stack([np.ones(k), up, r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[self.edge]])
+        elif kind == _LOCAL:
+            acc = inst.accuracy[models, t]
+            rows = np.column_stack([pairs, self.row_compute + lc])
+            vals = np.column_stack([np.ones(k), r * inst.gflop[models, t] / inst.client_gflops[n]])
+        else:
+            acc = inst.accuracy[models, t]
+            up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+            gpu = r * inst.edge_query_cost[models] / inst.edge_speed[self.edge]
+            cols = [pairs, self.row_uplink + lc, np.full(k, self.row_gpu)]
+            coef = [np.ones(k), up, gpu]
+            if inst.batching:
+                cols.append(self.row_cap + models)
+                coef.append(r * inst.batching_window_s / inst.max_batch[models])
+            rows, vals = np.column_stack(cols), np.column_stack(coef)
+        start = np.arange(k, dtype=np.int32) * rows.shape[1]
+        self.highs.addCols(k, r * acc / self.total, np.zeros(k), np.ones(k), rows.size, start,
+                           rows.ravel().astype(np.int32), vals.ravel())
+        first = len(self.col_kind)
+        self.col_kind = np.concatenate([self.col_kind, np.full(k, kind, dtype=np.int8)])
+        self.col_pair = np.concatenate([self.col_pair, pairs])
+        self.col_model = np.concatenate([self.col_model, models])
+        if kind != _CLOUD:
+            self.col_of[kind][pairs, models] = first + np.arange(k)
+
+    def set_onloading(self, x: np.ndarray, y_edge: np.ndarray) -> bool:
+        """Open the columns of onloaded models (adding new ones), close the others; fix GPU and cap rows.
+
+        Returns False when nothing changed since the last call (the last solution still holds).
+        """
+        inst = self.inst
+        key = np.packbits(x[self.clients]).tobytes() + np.packbits(y_edge).tobytes()
+        if key == self._key:
+            return False
+        self._key = key
+        cover_pt = inst.cover[:, self.pair_task].T                          # (P, M)
+        wanted = {_LOCAL: cover_pt & x[self.pair_client], _EDGE: cover_pt & y_edge[None, :]}
+        for kind, mask in wanted.items():
+            p, m = np.nonzero(mask & (self.col_of[kind] < 0))
+            self._add_columns(kind, p, m)
+        upper = np.full(len(self.col_kind), self.cloud_upper)
+        routed = self.col_kind != _CLOUD
+        p, m, kinds = self.col_pair[routed], self.col_model[routed], self.col_kind[routed]
+        upper[routed] = np.where(kinds == _LOCAL, wanted[_LOCAL][p, m], wanted[_EDGE][p, m])
+        previous = np.full(len(upper), np.nan)  # new columns compare unequal
+        previous[:len(self._upper)] = self._upper
+        changed = np.nonzero(upper != previous)[0].astype(np.int32)
+        if len(changed):
+            self.highs.changeColsBounds(len(changed), changed, np.zeros(len(changed)), upper[changed])
+        self._upper = upper
+        fixed = float((inst.edge_fixed_share[self.edge] * y_edge).sum())
+        rows = [self.row_gpu]
+        ub = [max(1.0 - fixed, 0.0)]
+        if inst.batching:
+            rows += list(self.row_cap + np.arange(inst.n_models))
+            ub += list(y_edge.astype(np.float64))
+        self.highs.changeRowsBounds(len(rows), np.array(rows, dtype=np.int32), np.full(len(rows), -_INF),
+                                    np.array(ub))
+        return True
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Column values, row duals (>= 0 for the <= rows of this maximisation) and objective."""
+        h = self.highs
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            # A warm start gone wrong is rare; start again from scratch once.
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"edge {self.edge} routing LP: {h.modelStatusToString(status)}")
+        sol = h.getSolution()
+        self.last = (np.asarray(sol.col_value), np.asarray(sol.row_dual), h.getInfo().objective_function_value)
+        return self.last
+
+
+@dataclass(frozen=True, eq=False)
+class Offloading:
+    """Routing LP outcome for one onloading.
+
+    ``raw`` is the LP's routing as solved (rows hold to the LP tolerance, about 1e-7);
+    ``objective`` its mean accuracy A; ``duals`` the prices read off the capacity rows.
+    ``repaired()`` gives the exactly feasible solution (placement.md section 3, Certificate).
+    """
+
+    raw: PlacementSolution
+    objective: float
+    duals: Prices
+    instance: PlacementInstance
+
+    def repaired(self) -> PlacementSolution:
+        return repair_routing(self.instance, self.raw)
+
+
+class RoutingLP:
+    """The routing LP of an instance as one kept HiGHS model per edge (module docstring).
+
+    >>> import numpy as np
+    >>> from j3o_fast.placement import generate
+    >>> inst = generate("nyu", 20, 2, seed=1)
+    >>> lp = RoutingLP(inst)
+    >>> none = lp.solve(np.zeros((20, inst.n_models), bool), np.zeros((2, inst.n_models), bool))
+    >>> 0 < none.objective <= 1          # cloud only
+    True
+    """
+
+    def __init__(self, instance: PlacementInstance, *, threads: int = 1, cloud: bool = True):
+        """``cloud=False`` forbids routing to the cloud (the local-only and edge-only baselines)."""
+        self.instance = instance
+        start, order = instance.clients_by_edge
+        self.edges = [
+            _EdgeLP(instance, e, np.sort(order[start[e]:start[e + 1]]), threads, cloud)
+            for e in range(instance.n_edges)
+        ]
+
+    def solve(self, x: np.ndarray, y: np.ndarray) -> Offloading:
+        """Best routing for onloading (x (N, M), y (E, M)); edges whose part did not change are not re-solved."""
+        inst = self.instance
+        N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+        local, edge = [], []
+        cloud = np.zeros((N, K))
+        mu, beta = np.zeros(N), np.zeros(N)
+        nu, gamma, kappa = np.zeros(E), np.zeros(E), np.zeros((E, M))
+        objective = 0.0
+        scale = inst.total_rate if inst.total_rate > 0 else 1.0
+        for lp in self.edges:
+            if lp.P == 0:
+                continue
+            changed = lp.set_onloading(x, y[lp.edge])
+            values, duals, obj = lp.solve() if changed or lp.last is None else lp.last
+            objective += obj
+            positive = values > 0
+            for kind, out in ((_LOCAL, local), (_EDGE, edge)):
+                keep = positive & (lp.col_kind == kind)
+                p = lp.col_pair[keep]
+                out.append((lp.pair_client[p], lp.pair_task[p], lp.col_model[keep], values[keep]))
+            is_cloud = lp.col_kind == _CLOUD
+            p = lp.col_pair[is_cloud]
+            cloud[lp.pair_client[p], lp.pair_task[p]] = values[is_cloud]
+            # Duals of the normalised rows, per unit of the summed (not mean) objective.
+            d = np.maximum(duals, 0.0) * scale
+            mu[lp.clients] = d[lp.row_compute:lp.row_compute + lp.C]
+            beta[lp.clients] = d[lp.row_uplink:lp.row_uplink + lp.C]
+            gamma[lp.edge] = d[lp.row_backhaul]
+            nu[lp.edge] = d[lp.row_gpu]
+            if inst.batching:
+                kappa[lp.edge] = d[lp.row_cap:lp.row_cap + M]
+
+        def routes(parts):
+            if not parts:
+                return Routes.empty()
+            return Routes(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+
+        raw = PlacementSolution(x, y, routes(local), routes(edge), cloud, np.zeros_like(cloud))
+        return Offloading(raw=raw, objective=objective, duals=Prices(mu, beta, nu, gamma, kappa), instance=inst)

@@ -1,0 +1,53 @@
+"""One entry point for every placement method: ``solve(instance, method="j3o", **options)``.
+
+Methods: "j3o" (the package's algorithm), "mip" (exact), and the baselines of placement.md
+section 4: "accuracy-greedy", "local-only", "cloud-only", "edge-only", "single-task", "random",
+"j3o-unaware" (window instances). Each returns a ``SolveResult`` whose decision is a verified
+``PlacementSolution`` and whose objective is the mean accuracy per query.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from ..errors import InvalidInputError
+from ..result import SolveResult
+from . import baselines
+from .instance import PlacementInstance
+from .j3o import solve_j3o
+from .mip import solve_mip
+
+#: Method name -> callable(instance, **options) -> SolveResult.
+METHODS: dict[str, Callable[..., SolveResult]] = {
+    "j3o": solve_j3o,
+    "mip": solve_mip,
+    "accuracy-greedy": baselines.solve_accuracy_greedy,
+    "local-only": baselines.solve_local_only,
+    "cloud-only": baselines.solve_cloud_only,
+    "edge-only": baselines.solve_edge_only,
+    "single-task": baselines.solve_single_task,
+    "random": baselines.solve_random,
+    "j3o-unaware": baselines.solve_j3o_unaware,
+}
+
+
+def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveResult:
+    """Run ``method`` on ``instance`` with its keyword ``options``.
+
+    Unknown methods and options a method does not take raise InvalidInputError.
+
+    >>> from j3o_fast.placement import generate
+    >>> solve(generate("nyu", 10, 1, seed=0), "cloud-only").method
+    'cloud-only'
+    """
+    if not isinstance(instance, PlacementInstance):
+        raise InvalidInputError("instance", f"must be a PlacementInstance, got {type(instance).__name__}")
+    if method not in METHODS:
+        raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    func = METHODS[method]
+    try:
+        inspect.signature(func).bind(instance, **options)
+    except TypeError as exc:
+        raise InvalidInputError("options", f"{method}: {exc}") from None
+    return func(instance, **options)

@@ -1,0 +1,118 @@
+"""J3O: verified solutions, never above the exact optimum or the LP bound, and the quality bars."""
+
+import numpy as np
+import pytest
+
+from j3o_fast import InvalidInputError
+from j3o_fast.placement import FAMILIES, generate, lp_upper_bound, solve_mip, verify
+from j3o_fast.placement.j3o import solve_j3o
+
+MODES = [None, 0.05]
+MODE_IDS = ["no-batching", "window"]
+
+
+def quality_instance(family, seed, window):
+    n_clients = (10, 20, 30, 40, 50)[seed % 5]
+    return generate(family, n_clients, max(1, n_clients // 25), seed, window=window)
+
+
+@pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_small_instances_verify_and_respect_bounds(family, window):
+    for seed in range(4):
+        inst = generate(family, 12, 1 + seed % 2, seed, window=window)
+        res = solve_j3o(inst, with_bound=True)
+        report = verify(inst, res.decision, claimed_objective=res.objective)
+        assert report.ok, report.summary()
+        assert res.status == "feasible" and res.iterations >= 1
+        opt = solve_mip(inst, threads=1)
+        assert res.objective <= opt.objective + 1e-7
+        assert res.upper_bound == pytest.approx(lp_upper_bound(inst)) and res.objective <= res.upper_bound + 1e-9
+        assert res.gap >= 0
+        assert set(res.phase_times) >= {"greedy", "lp", "prices", "polish", "local_search", "bound"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_quality_against_the_exact_optimum(family, window):
+    """30 seeded instances of 10-50 clients: median J3O/OPT >= 0.99 and minimum >= 0.97."""
+    ratios = []
+    for seed in range(30):
+        inst = quality_instance(family, seed, window)
+        res = solve_j3o(inst)
+        assert verify(inst, res.decision).ok
+        opt = solve_mip(inst, threads=1)
+        assert opt.status == "optimal"
+        assert res.objective <= opt.objective + 1e-7
+        ratios.append(res.objective / opt.objective)
+    ratios = np.array(ratios)
+    print(f"\n{family} {window}: median {np.median(ratios):.4f} min {ratios.min():.4f} "
+          f"share>=0.97 {np.mean(ratios >= 0.97):.2f}")
+    assert np.median(ratios) >= 0.99
+    assert ratios.min() >= 0.97
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("n_clients,n_edges", [(200, 2), (1000, 5)], ids=["N200", "N1000"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_at_scale_against_the_lp_bound(family, n_clients, n_edges, window):
+    """Hundreds of clients per edge, where the batch cap binds: J3O >= 0.97 of the LP relaxation."""
+    inst = generate(family, n_clients, n_edges, 0, window=window)
+    res = solve_j3o(inst)
+    assert verify(inst, res.decision).ok
+    bound = lp_upper_bound(inst)
+    print(f"\n{family} N={n_clients} {window}: J3O/UB {res.objective / bound:.4f} in {res.runtime_s:.2f} s")
+    assert res.objective / bound >= 0.97
+
+
+def test_subgradient_prices():
+    inst = generate("nyu", 20, 1, 3, window=0.05)
+    res = solve_j3o(inst, price_update="subgradient", step0=0.5)
+    assert verify(inst, res.decision).ok
+    assert res.objective <= solve_mip(inst).objective + 1e-7
+
+
+def test_deterministic():
+    inst = generate("taskonomy", 30, 2, 5, window=0.05)
+    a, b = solve_j3o(inst), solve_j3o(inst)
+    assert a.objective == b.objective and a.iterations == b.iterations
+    np.testing.assert_array_equal(a.decision.edge_models, b.decision.edge_models)
+
+
+def test_polish_and_local_search_never_hurt():
+    for seed in range(6):
+        inst = generate("nyu", 25, 1, seed, window=0.05 if seed % 2 else None)
+        plain = solve_j3o(inst, polish=False, local_search=False)
+        full = solve_j3o(inst)
+        assert full.objective >= plain.objective - 1e-12
+
+
+def test_time_limit_status():
+    inst = generate("taskonomy", 200, 2, 0, window=0.05)
+    res = solve_j3o(inst, time_limit=1e-6, local_search=False)
+    assert res.status == "time_limit" and res.iterations == 1
+    assert verify(inst, res.decision).ok
+
+
+def test_no_demand():
+    from dataclasses import replace
+
+    inst = generate("nyu", 5, 1, 0)
+    empty = replace(inst, rate=np.zeros_like(inst.rate))
+    res = solve_j3o(empty)
+    assert res.objective == 0.0 and verify(empty, res.decision).ok
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(max_iter=0), "max_iter: must be an integer >= 1, got 0"),
+    (dict(patience=0), "patience: must be an integer >= 1, got 0"),
+    (dict(price_update="newton"), "price_update: must be one of dual, subgradient, got 'newton'"),
+    (dict(damping=0.0), r"damping: must be in \(0, 1\], got 0.0"),
+    (dict(tol=-1.0), "tol: must be >= 0, got -1.0"),
+    (dict(time_limit=0), "time_limit: must be > 0 seconds or None, got 0"),
+])
+def test_bad_options(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        solve_j3o(generate("nyu", 3, 1, 0), **kwargs)

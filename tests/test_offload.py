@@ -1,0 +1,68 @@
+"""The per-edge routing LPs equal an independently built routing LP, warm re-solves included."""
+
+import numpy as np
+import pytest
+from reference import routing_lp_reference
+
+from j3o_fast.placement import generate, solve_mip, verify
+from j3o_fast.placement.offload import RoutingLP
+
+
+def random_onloading(inst, rng, density):
+    """Random models per node while they fit memory (and the fixed batch time at edges)."""
+    x = np.zeros((inst.n_clients, inst.n_models), bool)
+    y = np.zeros((inst.n_edges, inst.n_models), bool)
+    for out, caps, share in ((x, inst.client_memory_mb, None), (y, inst.edge_memory_mb, inst.edge_fixed_share)):
+        for v in range(out.shape[0]):
+            left, share_left = caps[v], 1.0
+            for m in rng.permutation(inst.n_models):
+                s = share[v, m] if share is not None else 0.0
+                if rng.random() < density and inst.memory_mb[m] <= left and s <= share_left:
+                    out[v, m] = True
+                    left -= inst.memory_mb[m]
+                    share_left -= s
+    return x, y
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_routing_lp_equals_reference_across_warm_resolves(seed):
+    family = ["nyu", "taskonomy", "random"][seed % 3]
+    inst = generate(family, 8 + seed, 1 + seed % 3, seed, window=0.05 if seed % 2 else None)
+    lp = RoutingLP(inst)
+    rng = np.random.default_rng(seed)
+    onloadings = [random_onloading(inst, rng, d) for d in (0.5, 0.1, 0.9, 0.3)]
+    onloadings.append(onloadings[0])  # back to an earlier onloading: cached edges, warm model
+    for x, y in onloadings:
+        off = lp.solve(x, y)
+        want = routing_lp_reference(inst, x.tolist(), y.tolist())
+        assert off.objective == pytest.approx(want, abs=1e-7)
+        solution = off.repaired()
+        report = verify(inst, solution)
+        assert report.ok, report.summary()
+        assert report.objective == pytest.approx(want, abs=1e-6)
+        for field in ("mu", "beta", "nu", "gamma", "kappa"):
+            assert (getattr(off.duals, field) >= 0).all()
+
+
+def test_optimal_onloading_gives_the_mip_optimum():
+    inst = generate("nyu", 15, 2, 4, window=0.05)
+    mip = solve_mip(inst)
+    off = RoutingLP(inst).solve(mip.decision.client_models, mip.decision.edge_models)
+    assert off.objective == pytest.approx(mip.objective, abs=1e-7)
+
+
+def test_no_cloud_option():
+    inst = generate("nyu", 10, 1, 2)
+    x, y = random_onloading(inst, np.random.default_rng(0), 0.5)
+    solution = RoutingLP(inst, cloud=False).solve(x, y).repaired()
+    assert solution.cloud.sum() == 0
+    assert verify(inst, solution).ok
+
+
+def test_duals_price_the_binding_rows():
+    """A binding backhaul row has a positive price; a client with spare compute has none."""
+    inst = generate("nyu", 30, 1, 1)
+    none = np.zeros((30, inst.n_models), bool), np.zeros((1, inst.n_models), bool)
+    off = RoutingLP(inst).solve(*none)  # cloud only: the backhaul binds
+    assert off.duals.gamma[0] > 0
+    assert (off.duals.mu == 0).all()  # nothing runs locally
