@@ -23,13 +23,12 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _reject_constant(token: str):
-    # Python's json accepts NaN and Infinity by default; the formats forbid them.
-    raise InvalidInputError("", f"non-finite number {token} is not allowed")
-
-
 def read_json(path: str | os.PathLike) -> dict:
-    """Read a JSON object from ``path``; a truncated or malformed file raises InvalidInputError."""
+    """Read a JSON object from ``path``; a truncated or malformed file raises InvalidInputError.
+
+    NaN and Infinity tokens (which Python's json accepts) are read as floats so that the format's
+    validation refuses them with their JSON path, e.g. ``users.deadline_s[1]: must be finite, got nan``.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,13 +37,11 @@ def read_json(path: str | os.PathLike) -> dict:
     except UnicodeDecodeError as exc:
         raise InvalidInputError(str(path), f"not UTF-8 text ({exc.reason})") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=float)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             str(path), f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except InvalidInputError as exc:
-        raise InvalidInputError(str(path), exc.reason) from None
     if not isinstance(data, dict):
         raise InvalidInputError(str(path), f"top level must be a JSON object, got {type(data).__name__}")
     return data

@@ -123,7 +123,6 @@ def test_values_equal_twin(seed):
 # ---- greedy onloading ------------------------------------------------------------------------
 
 def check_onloading(inst, c, prices, on, cloud):
-    N, E = inst.n_clients, inst.n_edges
     # Memory and the fixed batch share hold.
     assert (on.x @ inst.memory_mb <= inst.client_memory_mb + 1e-9).all()
     assert (on.y @ inst.memory_mb <= inst.edge_memory_mb + 1e-9).all()

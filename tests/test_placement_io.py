@@ -147,12 +147,18 @@ def test_instance_rule(doc, mutate, expected):
     assert expected in str(err.value)
 
 
-@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
-def test_non_finite_numbers_in_file(tmp_path, doc, token):
-    text = json.dumps(doc).replace('"speed": [', f'"speed": [{token}, ', 1)
+@pytest.mark.parametrize("token,shown", [("NaN", "nan"), ("Infinity", "inf"), ("-Infinity", "-inf")])
+def test_non_finite_numbers_in_file(tmp_path, doc, token, shown):
+    doc = copy.deepcopy(doc)
+    doc["edges"]["speed"][1] = "TOKEN"
+    doc["models"]["accuracy"][2][0] = "TOKEN2"
     path = tmp_path / "inst.json"
-    path.write_text(text)
-    with pytest.raises(InvalidInputError, match=f"non-finite number {token} is not allowed"):
+    path.write_text(json.dumps(doc).replace('"TOKEN"', token).replace('"TOKEN2"', "0.5"))
+    with pytest.raises(InvalidInputError, match=rf"edges.speed\[1\]: must be finite, got {shown}"):
+        load_instance(path)
+    # in a nullable matrix a non-finite number is still refused, not taken for null
+    path.write_text(json.dumps(doc).replace('"TOKEN"', "1.0").replace('"TOKEN2"', token))
+    with pytest.raises(InvalidInputError, match=rf"models.accuracy\[2\]\[0\]: must be finite, got {shown}"):
         load_instance(path)
 
 

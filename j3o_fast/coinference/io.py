@@ -7,9 +7,7 @@ back to a default) and name the JSON path and the value of the first bad entry, 
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from .. import _jsonfile as jf
 from ..errors import InvalidInputError
@@ -27,31 +25,6 @@ _USERS = {"local_latency_s", "local_energy_j", "uplink_mbps", "tx_power_w", "dea
 _USERS_OPTIONAL = {"release_s"}
 _PLAN = {"format", "version", "method", "partition", "batches", "energy_j", "feasible"}
 _PLAN_OPTIONAL = {"infeasible_users", "runtime_s"}
-
-
-def read_document(path: str | os.PathLike) -> dict:
-    """Read a JSON object from ``path``.
-
-    Unlike a bare ``json.loads``, a truncated or malformed file raises InvalidInputError with
-    the line and column. NaN and Infinity tokens are read as floats here so that validation can
-    refuse them with their JSON path (``users.deadline_s[1]: must be finite, got nan``).
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(str(path), "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(str(path), f"not UTF-8 text ({exc.reason})") from None
-    try:
-        data = json.loads(text, parse_constant=float)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            str(path), f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(str(path), f"top level must be a JSON object, got {type(data).__name__}")
-    return data
 
 
 # ---- instances --------------------------------------------------------------------------------
@@ -131,7 +104,7 @@ def save_instance(instance: CoInferenceInstance, path: str | os.PathLike) -> Non
 
 def load_instance(path: str | os.PathLike) -> CoInferenceInstance:
     """Read and validate a co-inference instance file."""
-    return instance_from_dict(read_document(path))
+    return instance_from_dict(jf.read_json(path))
 
 
 # ---- plans ------------------------------------------------------------------------------------
@@ -228,8 +201,8 @@ def save_plan(result: SolveResult, path: str | os.PathLike) -> None:
 
 def load_plan(path: str | os.PathLike, instance: CoInferenceInstance | None = None) -> SolveResult:
     """Read a plan file (checked against ``instance`` when given); see ``plan_from_dict``."""
-    return plan_from_dict(read_document(path), instance)
+    return plan_from_dict(jf.read_json(path), instance)
 
 
 __all__ = ["INSTANCE_FORMAT", "PLAN_FORMAT", "VERSION", "instance_from_dict", "instance_to_dict", "load_instance",
-           "load_plan", "plan_from_dict", "plan_to_dict", "read_document", "save_instance", "save_plan"]
+           "load_plan", "plan_from_dict", "plan_to_dict", "save_instance", "save_plan"]

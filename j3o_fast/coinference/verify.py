@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._violations import Violation
+
 from ..errors import InvalidInputError
 from .instance import CoInferenceInstance
 from .plan import CoInferencePlan
@@ -16,19 +18,6 @@ DEFAULT_TOL = 1e-9
 #: The checks, in report order.
 CHECKS = ("coverage", "readiness", "precedence", "one batch at a time", "deadlines", "batch cap", "energy",
           "infeasible users", "feasible flag")
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One violated constraint family: how many cases, the worst one and by how much (s or J)."""
-
-    constraint: str
-    count: int
-    worst_where: str
-    worst_amount: float
-
-    def __str__(self) -> str:
-        return f"{self.constraint}: {self.count} violated, worst {self.worst_where} by {self.worst_amount:.3g}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,25 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._violations import Violation
+
 from .instance import PlacementInstance
 from .solution import PlacementSolution
 from .usage import routing_usage
 
 #: Default tolerance: fractions absolutely, capacity rows relative to their capacity.
 DEFAULT_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One violated constraint family: how many rows, the worst one and by how much."""
-
-    constraint: str
-    count: int
-    worst_where: str
-    worst_amount: float
-
-    def __str__(self) -> str:
-        return f"{self.constraint}: {self.count} violated, worst {self.worst_where} by {self.worst_amount:.3g}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,16 @@
+"""The record verifiers use for one violated constraint family."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One violated constraint family: how many rows or cases, the worst one and by how much."""
+
+    constraint: str
+    count: int
+    worst_where: str
+    worst_amount: float
+
+    def __str__(self) -> str:
+        return f"{self.constraint}: {self.count} violated, worst {self.worst_where} by {self.worst_amount:.3g}"
