@@ -10,7 +10,7 @@ every row reads "<= 1" and row duals are the normalised prices of section 3.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -275,20 +275,44 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
     )
 
 
-def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -> float:
-    """Value of the LP relaxation of (P) (x, y in [0, 1]): an upper bound on A for any method.
+def edge_subinstance(instance: PlacementInstance, edge: int) -> PlacementInstance:
+    """The clients of one edge with that edge alone: (P) separates exactly into these parts."""
+    inst = instance
+    clients = np.nonzero(inst.client_edge == edge)[0]
+    return replace(
+        inst, client_edge=np.zeros(len(clients), dtype=np.int64), client_memory_mb=inst.client_memory_mb[clients],
+        client_gflops=inst.client_gflops[clients], client_uplink_mbps=inst.client_uplink_mbps[clients],
+        rate=inst.rate[clients], edge_memory_mb=inst.edge_memory_mb[[edge]], edge_speed=inst.edge_speed[[edge]],
+        edge_backhaul_mbps=inst.edge_backhaul_mbps[[edge]])
 
-    >>> from j3o_fast.placement import generate, lp_upper_bound, solve_mip
-    >>> inst = generate("nyu", n_clients=5, n_edges=1, seed=0)
-    >>> lp_upper_bound(inst) >= solve_mip(inst).objective - 1e-9
-    True
-    """
-    model = build_model(instance)
+
+def _relaxation_value(instance: PlacementInstance, threads: int | None) -> float:
     h = _new_highs(threads=threads, time_limit=None, verbose=False)
-    h.passModel(to_highs(model, integer=False))
+    h.passModel(to_highs(build_model(instance), integer=False))
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
         return 0.0
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"LP relaxation not solved: {h.modelStatusToString(h.getModelStatus())}")
     return float(h.getInfo().objective_function_value)
+
+
+def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -> float:
+    """Value of the LP relaxation of (P) (x, y in [0, 1]): an upper bound on A for any method.
+
+    Clients of different edges share no constraint, so the relaxation is solved edge by edge
+    (much faster than one large LP) and the parts are weighted by their share of the queries.
+
+    >>> from j3o_fast.placement import generate, lp_upper_bound, solve_mip
+    >>> inst = generate("nyu", 5, 1, seed=0)
+    >>> lp_upper_bound(inst) >= solve_mip(inst).objective - 1e-9
+    True
+    """
+    if instance.n_edges == 1 or instance.total_rate == 0:
+        return _relaxation_value(instance, threads)
+    total = 0.0
+    demand = np.bincount(instance.client_edge, weights=instance.rate.sum(axis=1), minlength=instance.n_edges)
+    for e in np.nonzero(demand > 0)[0]:
+        part = edge_subinstance(instance, e)
+        total += _relaxation_value(part, threads) * part.total_rate
+    return total / instance.total_rate
