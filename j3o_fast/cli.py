@@ -1,4 +1,4 @@
-"""The ``j3o-fast`` command line: generate, solve and verify instance files.
+"""The ``j3o-fast`` command line: generate, solve and verify instance files; run and report studies.
 
 Files are recognised by their ``format`` field, so ``solve`` and ``verify`` work for every
 domain. Bad input exits with status 2 and a one-line message naming the field and value;
@@ -214,7 +214,57 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("instance")
     vf.add_argument("solution")
     vf.add_argument("--tol", type=float, default=1e-9)
+
+    sw = sub.add_parser("sweep", help="run a study (a preset or a TOML file), resumable, into --out DIR")
+    which = sw.add_mutually_exclusive_group(required=True)
+    which.add_argument("study", nargs="?", help="study TOML file")
+    which.add_argument("--preset", help="quick, paper-placement, scale or paper-coinference")
+    sw.add_argument("--jobs", type=int, default=1, help="workers (-1: every core)")
+    sw.add_argument("--backend", choices=("loky", "dask", "ray"), default="loky")
+    sw.add_argument("--scheduler", default=None, help="dask scheduler or ray cluster address")
+    sw.add_argument("--chunk-size", type=int, default=None, help="tasks sent to a worker at a time")
+    sw.add_argument("--retry-failed", action="store_true", help="run stored failed tasks again")
+    sw.add_argument("--out", required=True, help="output folder (rerunning into it resumes)")
+
+    rp = sub.add_parser("report", help="summary tables and PNG plots of a study folder")
+    rp.add_argument("out", help="a folder written by 'j3o-fast sweep'")
+    rp.add_argument("--no-plots", action="store_true")
     return parser
+
+
+def _sweep(args) -> int:
+    import time
+
+    from . import sweep
+
+    study = sweep.preset(args.preset) if args.preset else sweep.load_study(args.study)
+    t0 = time.perf_counter()
+    try:
+        table = sweep.run_study(study, args.out, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                                chunk_size=args.chunk_size, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:
+        print(f"j3o-fast: interrupted; finished tasks are stored in {args.out}: rerun to resume", file=sys.stderr)
+        return 130
+    failed = int((table["status"] == "error").sum())
+    print(f"{study.name}: {len(table)} tasks ({failed} failed) in {time.perf_counter() - t0:.1f} s; "
+          f"table in {args.out}/results.parquet")
+    return 0
+
+
+def _report(args) -> int:
+    from .report import report
+
+    text, paths, note = report(args.out, plots=not args.no_plots)
+    print(text)
+    for path in paths:
+        print(f"wrote {path}")
+    if note:
+        print(f"({note})")
+    return 0
+
+
+# Commands that take no instance file.
+TOOLS = {"sweep": _sweep, "report": _report}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return GENERATORS[args.domain](args)
+        if args.command in TOOLS:
+            return TOOLS[args.command](args)
         inst_doc = jf.read_json(args.instance)
         if args.command == "solve":
             return _format_of(inst_doc, args.instance, SOLVERS)(inst_doc, args)

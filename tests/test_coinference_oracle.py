@@ -50,7 +50,6 @@ def test_equals_prune_free_enumeration_where_pruning_matters(K, N, seed):
     _check_against_enumeration(_random(seed, K, N))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_equals_prune_free_enumeration_at_full_size(seed):
     _check_against_enumeration(_random(seed, 4, 3))

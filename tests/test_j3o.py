@@ -32,7 +32,6 @@ def test_small_instances_verify_and_respect_bounds(family, window):
         assert set(res.phase_times) >= {"greedy", "lp", "prices", "polish", "local_search", "bound"}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_quality_against_the_exact_optimum(family, window):
