@@ -52,7 +52,6 @@ def test_quality_against_the_exact_optimum(family, window):
     assert ratios.min() >= 0.97
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
 @pytest.mark.parametrize("n_clients,n_edges", [(200, 2), (1000, 5)], ids=["N200", "N1000"])
 @pytest.mark.parametrize("family", FAMILIES)
