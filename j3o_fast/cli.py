@@ -8,6 +8,7 @@ domain. Bad input exits with status 2 and a one-line message naming the field an
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable
 
@@ -282,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInputError as exc:
         print(f"j3o-fast: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Output piped into a reader that stopped early (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

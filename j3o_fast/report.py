@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidInputError
-from .sweep import SIZE_KEY, _all_params
+from .sweep.study import SIZE_KEY, _all_params
 
 PLOTS_NEED = "plots need matplotlib: pip install 'j3o-fast[plot]'"
 

@@ -15,6 +15,9 @@ from j3o_fast import sweep
 from j3o_fast.cli import main
 from j3o_fast.errors import InvalidInputError
 from j3o_fast.sweep import Experiment, Limits, Study
+from j3o_fast.sweep._common import _canonical
+from j3o_fast.sweep.tasks import _words
+from j3o_fast.sweep.worker import _THREAD_VARS
 
 
 def tiny_study(name="tiny", root_seed=11, placement_methods=("j3o", "mip", "accuracy-greedy", "random")):
@@ -86,7 +89,7 @@ def test_seeds_are_children_of_the_root_and_keyed_by_configuration():
     assert len(set(seeds)) == len(seeds)                              # distinct instances, distinct seeds
     t = tasks[0]
     config = dict(t.params)
-    key = sweep._words(sweep._canonical({"domain": t.domain, **config}), 2)
+    key = _words(_canonical({"domain": t.domain, **config}), 2)
     expected = np.random.SeedSequence(study.root_seed, spawn_key=(*key, t.replicate)).generate_state(2, np.uint32)
     assert t.seed == int(expected[0])
     # the same configuration in another experiment, another position, gets the same instance
@@ -176,11 +179,11 @@ def test_tasks_run_single_threaded():
         seen.append((numba.get_num_threads(), max(pools, default=1)))
 
     tasks = [t for t in sweep.expand(tiny_study()) if t.domain == "placement"][:3]
-    before = (numba.get_num_threads(), {v: os.environ.get(v) for v in sweep._THREAD_VARS})
+    before = (numba.get_num_threads(), {v: os.environ.get(v) for v in _THREAD_VARS})
     rows = sweep.run_chunk(tasks, "probe", on_task=probe)
     assert seen == [(1, 1)] * 3
     # run in the caller's own process, the caller's thread count and environment are left alone
-    assert (numba.get_num_threads(), {v: os.environ.get(v) for v in sweep._THREAD_VARS}) == before
+    assert (numba.get_num_threads(), {v: os.environ.get(v) for v in _THREAD_VARS}) == before
     assert all('"threads":1' in r["options"] for r in rows if r["solver"] in ("j3o", "mip"))
 
 

@@ -1,0 +1,398 @@
+"""The study description: ``Method``, ``Limits``, ``Experiment`` and ``Study`` (frozen, checked
+on construction), their TOML form (``Study.to_toml``, ``study_from_toml``, ``study_from_dict``,
+``load_study``) and ``check_study``, which tries every generator value and method option on tiny
+instances so that a bad study fails before any task runs. Errors name the key and the value."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ._common import _canonical, _freeze, _is_int, _is_real, _path
+
+DOMAINS = ("placement", "coinference")
+
+#: Generator parameters per domain: the generator's name, the size, and the rest. Placement
+#: takes the range overrides of ``placement.families`` too (``DEFAULTS``, ``RANDOM_DEFAULTS``).
+GENERATOR_KEY = {"placement": "family", "coinference": "profile"}
+SIZE_KEY = {"placement": "n_clients", "coinference": "n_users"}
+_BASIC_PARAMS = {
+    "placement": ("family", "n_clients", "n_edges", "window"),
+    "coinference": ("profile", "n_users", "deadline_s", "deadline_factor", "deadline_spread", "alpha", "max_batch"),
+}
+#: Parameters that may be None (written "none" in TOML, which has no null).
+_NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch"}
+
+#: Not a solver: the LP relaxation's value, an upper bound on every placement method, for
+#: ratios where the MIP is not run.
+LP_BOUND = "lp-bound"
+#: Methods that take ``threads``: the runner passes threads=1 unless the options say otherwise
+#: (single-task and j3o-unaware forward their options to J3O).
+_THREADED = {"placement": {"j3o", "mip", "single-task", "j3o-unaware", LP_BOUND}, "coinference": set()}
+#: Exact methods: their rows are the reference for ``ratio`` and ``runtime_ratio``.
+EXACT = {"placement": "mip", "coinference": "oracle"}
+
+
+# ----------------------------------------------------------------------------------------------
+# The study description
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of an experiment: ``method`` (a solver name of the domain, or "lp-bound" for
+    placement), the ``label`` its rows carry (default: the method) and keyword ``options``."""
+
+    method: str
+    label: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.method, str) or not self.method:
+            raise InvalidInputError("method", f"must be a non-empty string, got {self.method!r}")
+        if not isinstance(self.label, str):
+            raise InvalidInputError("label", f"must be a string, got {self.label!r}")
+        if not isinstance(self.options, Mapping) or not all(isinstance(k, str) for k in self.options):
+            raise InvalidInputError("options", f"must be a table of named options, got {self.options!r}")
+        object.__setattr__(self, "label", self.label or self.method)
+        object.__setattr__(self, "options", MappingProxyType({k: _freeze(v) for k, v in self.options.items()}))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets of exact solves: ``time_limit_s`` seconds per MIP solve (None: none) and its
+    relative gap. A method's own options override them."""
+
+    time_limit_s: float | None = 600.0
+    mip_rel_gap: float = 1e-6
+
+    def __post_init__(self):
+        if self.time_limit_s is not None and not (_is_real(self.time_limit_s) and self.time_limit_s > 0):
+            raise InvalidInputError("limits.time_limit_s", f"must be > 0 seconds or none, got {self.time_limit_s!r}")
+        if not (_is_real(self.mip_rel_gap) and 0 <= self.mip_rel_gap < 1):
+            raise InvalidInputError("limits.mip_rel_gap", f"must be in [0, 1), got {self.mip_rel_gap!r}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One domain, one generator grid, the methods to compare on each instance.
+
+    ``params`` are the generator's fixed keyword values, ``grid`` maps a parameter to the tuple
+    of values it takes (the configurations are their Cartesian product, in the given order),
+    ``seeds`` the instances per configuration. Placement parameters: family, n_clients,
+    n_edges, window and the range overrides of ``placement.families``; co-inference: profile,
+    n_users, deadline_s or deadline_factor (a multiple of the profile's default deadline),
+    deadline_spread, alpha, max_batch.
+    """
+
+    name: str
+    domain: str
+    methods: tuple
+    params: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, tuple] = field(default_factory=dict)
+    seeds: int = 3
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidInputError("name", f"must be a non-empty string, got {self.name!r}")
+        if self.domain not in DOMAINS:
+            raise InvalidInputError("domain", f"must be one of {', '.join(DOMAINS)}, got {self.domain!r}")
+        if not _is_int(self.seeds) or self.seeds < 1:
+            raise InvalidInputError("seeds", f"must be an integer >= 1, got {self.seeds!r}")
+        methods = tuple(Method(m) if isinstance(m, str) else m for m in self.methods)
+        if not methods or not all(isinstance(m, Method) for m in methods):
+            raise InvalidInputError("methods", f"must be a non-empty list of methods, got {self.methods!r}")
+        object.__setattr__(self, "methods", methods)
+        params = {k: _freeze(v) for k, v in dict(self.params).items()}
+        grid = {}
+        for key, values in dict(self.grid).items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+                raise InvalidInputError(f"grid.{key}", f"must be a non-empty list of values, got {values!r}")
+            values = tuple(_freeze(v) for v in values)
+            seen = set()
+            for i, v in enumerate(values):
+                if _canonical(v) in seen:
+                    raise InvalidInputError(f"grid.{key}[{i}]", f"repeats the value {v!r}")
+                seen.add(_canonical(v))
+            grid[key] = values
+        object.__setattr__(self, "params", MappingProxyType(params))
+        object.__setattr__(self, "grid", MappingProxyType(grid))
+        self._check_structure()
+
+    def _check_structure(self) -> None:
+        known = _known_params(self.domain)
+        for where, keys in (("params", self.params), ("grid", self.grid)):
+            for key in keys:
+                if key not in known:
+                    raise InvalidInputError(f"{where}.{key}", f"unknown {self.domain} parameter "
+                                                              f"(known: {', '.join(known)})")
+        both = sorted(set(self.params) & set(self.grid))
+        if both:
+            raise InvalidInputError(f"grid.{both[0]}", "is also fixed in params; give it in one place")
+        for key in (GENERATOR_KEY[self.domain], SIZE_KEY[self.domain]):
+            if key not in self.params and key not in self.grid:
+                raise InvalidInputError(f"params.{key}", "required: give it in params or grid")
+        size = SIZE_KEY[self.domain]
+        for i, v in enumerate(self.grid.get(size, (self.params.get(size),))):
+            if not _is_int(v) or v < 1:
+                where = f"grid.{size}[{i}]" if size in self.grid else f"params.{size}"
+                raise InvalidInputError(where, f"must be an integer >= 1, got {v!r}")
+        if "deadline_s" in set(self.params) | set(self.grid) and "deadline_factor" in set(self.params) | set(self.grid):
+            raise InvalidInputError("deadline_factor", "give deadline_s or deadline_factor, not both")
+        labels = set()
+        for j, m in enumerate(self.methods):
+            names = _method_names(self.domain)
+            if m.method not in names:
+                raise InvalidInputError(f"methods[{j}].method",
+                                        f"must be one of {', '.join(names)} for {self.domain}, got {m.method!r}")
+            if m.label in labels:
+                raise InvalidInputError(f"methods[{j}].label", f"repeats the label {m.label!r}")
+            labels.add(m.label)
+
+    def configurations(self) -> list[dict]:
+        """Every combination of the grid, each merged with the fixed params."""
+        keys = list(self.grid)
+        return [{**self.params, **dict(zip(keys, combo))} for combo in itertools.product(*self.grid.values())]
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named set of experiments, one root seed and the limits of exact solves."""
+
+    name: str
+    experiments: tuple
+    root_seed: int = 0
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidInputError("name", f"must be a non-empty string, got {self.name!r}")
+        if not _is_int(self.root_seed) or self.root_seed < 0:
+            raise InvalidInputError("root_seed", f"must be an integer >= 0, got {self.root_seed!r}")
+        experiments = tuple(self.experiments)
+        if not experiments or not all(isinstance(e, Experiment) for e in experiments):
+            raise InvalidInputError("experiment", "must be a non-empty list of experiments")
+        names = [e.name for e in experiments]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise InvalidInputError(f"experiment[{i}].name", f"repeats the name {n!r}")
+        object.__setattr__(self, "experiments", experiments)
+        if not isinstance(self.limits, Limits):
+            raise InvalidInputError("limits", f"must be a Limits, got {self.limits!r}")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "root_seed": self.root_seed,
+            "limits": {"time_limit_s": self.limits.time_limit_s, "mip_rel_gap": self.limits.mip_rel_gap},
+            "experiment": [{
+                "name": e.name, "domain": e.domain, "seeds": e.seeds, "params": dict(e.params),
+                "grid": {k: list(v) for k, v in e.grid.items()},
+                "methods": [{"method": m.method, "label": m.label, "options": dict(m.options)} for m in e.methods],
+            } for e in self.experiments],
+        }
+
+    def to_toml(self) -> str:
+        """The study as a TOML document that ``study_from_toml`` reads back to an equal study."""
+        d = self.to_dict()
+        lines = [f"name = {_toml(d['name'])}", f"root_seed = {d['root_seed']}", "", "[limits]"]
+        lines += [f"{k} = {_toml(v)}" for k, v in d["limits"].items()]
+        for e in d["experiment"]:
+            lines += ["", "[[experiment]]", f"name = {_toml(e['name'])}", f"domain = {_toml(e['domain'])}",
+                      f"seeds = {e['seeds']}", "methods = ["]
+            lines += [f"    {_toml(m)}," for m in e["methods"]]
+            lines += ["]", "[experiment.params]"] + [f"{k} = {_toml(v)}" for k, v in e["params"].items()]
+            lines += ["[experiment.grid]"] + [f"{k} = {_toml(v)}" for k, v in e["grid"].items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml(value) -> str:
+    if value is None:
+        return '"none"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise InvalidInputError("", f"cannot write {value!r} to TOML")
+
+
+def _known_params(domain: str) -> tuple:
+    if domain == "placement":
+        from ..placement.families import DEFAULTS, RANDOM_DEFAULTS
+
+        return _BASIC_PARAMS[domain] + tuple(DEFAULTS) + tuple(RANDOM_DEFAULTS)
+    return _BASIC_PARAMS[domain]
+
+
+def _method_names(domain: str) -> tuple:
+    if domain == "placement":
+        from ..placement.solve import METHODS
+
+        return tuple(METHODS) + (LP_BOUND,)
+    from ..coinference.solve import METHODS
+
+    return tuple(METHODS)
+
+
+def _all_params() -> set:
+    return set(_known_params("placement")) | set(_known_params("coinference"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading studies
+
+
+_STUDY_KEYS = ("name", "root_seed", "seeds", "limits", "experiment")
+_EXPERIMENT_KEYS = ("name", "domain", "seeds", "params", "grid", "methods")
+_METHOD_KEYS = ("method", "label", "options")
+_LIMIT_KEYS = ("time_limit_s", "mip_rel_gap")
+
+
+def _table(obj, path: str, known: tuple) -> dict:
+    if not isinstance(obj, Mapping):
+        raise InvalidInputError(path or "(top level)", f"must be a table, got {obj!r}")
+    for key in obj:
+        if key not in known:
+            raise InvalidInputError(_path(path, key), f"unknown key (known: {', '.join(known)}), "
+                                                      f"got value {obj[key]!r}")
+    return dict(obj)
+
+
+def _none(value):
+    """TOML has no null: the string "none" stands for None."""
+    if isinstance(value, str) and value.lower() == "none":
+        return None
+    if isinstance(value, list):
+        return [_none(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _none(v) for k, v in value.items()}
+    return value
+
+
+def _located(exc: InvalidInputError, prefix: str) -> InvalidInputError:
+    return InvalidInputError(_path(prefix, exc.path), exc.reason)
+
+
+def study_from_dict(doc: Mapping) -> Study:
+    """Build and check a Study from a TOML-shaped mapping; errors name the key and the value."""
+    doc = _none(_table(doc, "", _STUDY_KEYS))
+    default_seeds = doc.get("seeds", 3)
+    limits_doc = _table(doc.get("limits", {}), "limits", _LIMIT_KEYS)
+    try:
+        limits = Limits(**limits_doc)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.path, exc.reason) from None
+    experiments = doc.get("experiment")
+    if not isinstance(experiments, list) or not experiments:
+        raise InvalidInputError("experiment",
+                                f"must be a non-empty array of tables ([[experiment]]), got {experiments!r}")
+    built = []
+    for i, e in enumerate(experiments):
+        where = f"experiment[{i}]"
+        e = _table(e, where, _EXPERIMENT_KEYS)
+        if "domain" not in e:
+            raise InvalidInputError(f"{where}.domain", f"required key is missing (one of {', '.join(DOMAINS)})")
+        methods = []
+        raw_methods = e.get("methods")
+        if not isinstance(raw_methods, list) or not raw_methods:
+            raise InvalidInputError(f"{where}.methods", f"must be a non-empty array of methods, got {raw_methods!r}")
+        for j, m in enumerate(raw_methods):
+            mwhere = f"{where}.methods[{j}]"
+            if isinstance(m, str):
+                m = {"method": m}
+            m = _table(m, mwhere, _METHOD_KEYS)
+            if "method" not in m:
+                raise InvalidInputError(f"{mwhere}.method", "required key is missing")
+            try:
+                methods.append(Method(m["method"], m.get("label", ""), m.get("options", {})))
+            except InvalidInputError as exc:
+                raise _located(exc, mwhere) from None
+        for key in ("params", "grid"):
+            if key in e and not isinstance(e[key], Mapping):
+                raise InvalidInputError(f"{where}.{key}", f"must be a table, got {e[key]!r}")
+        try:
+            built.append(Experiment(name=e.get("name", f"{e['domain']}-{i}"), domain=e["domain"],
+                                    methods=tuple(methods), params=e.get("params", {}), grid=e.get("grid", {}),
+                                    seeds=e.get("seeds", default_seeds)))
+        except InvalidInputError as exc:
+            raise _located(exc, where) from None
+    return Study(name=doc.get("name", "study"), experiments=tuple(built), root_seed=doc.get("root_seed", 0),
+                 limits=limits)
+
+
+def study_from_toml(text: str, source: str = "study") -> Study:
+    """Parse a TOML study (see ``Study.to_toml`` for the shape)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(source, f"invalid TOML: {exc}") from None
+    return study_from_dict(doc)
+
+
+def load_study(path: str | os.PathLike) -> Study:
+    """Read a TOML study file and check it, generators and method options included (``check_study``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError(str(path), "file not found") from None
+    study = study_from_toml(text, str(path))
+    check_study(study)
+    return study
+
+
+def check_study(study: Study) -> None:
+    """Check what the structure cannot show, by building tiny instances and calling every method once:
+    generator values (a family, a window, a range) and method options. Errors name the key and value."""
+    # imported here: the worker and the tasks build on the study description
+    from .tasks import effective_options
+    from .worker import make_instance, run_method
+
+    for i, e in enumerate(study.experiments):
+        where = f"experiment[{i}]"
+        size = SIZE_KEY[e.domain]
+        seen, tiny = set(), None
+        for config in e.configurations():
+            probe = {**config, size: 2}
+            if _canonical(probe) in seen:
+                continue
+            seen.add(_canonical(probe))
+            try:
+                inst = make_instance(e.domain, probe, 0)
+            except InvalidInputError as exc:
+                key = exc.path if exc.path in config else None
+                if key is None:
+                    raise InvalidInputError(f"{where}.params", exc.reason) from None
+                loc = f"grid.{key}[{e.grid[key].index(config[key])}]" if key in e.grid else f"params.{key}"
+                raise InvalidInputError(f"{where}.{loc}", exc.reason) from None
+            tiny = tiny or (inst, config)
+        inst, config = tiny
+        for j, m in enumerate(e.methods):
+            options = effective_options(e.domain, m, study.limits, method_seed=0)
+            try:
+                run_method(e.domain, inst, m.method, options)
+            except InvalidInputError as exc:
+                if exc.path == "options" or exc.path in m.options:
+                    key = f".options.{exc.path}" if exc.path in m.options else ".options"
+                    raise InvalidInputError(f"{where}.methods[{j}]{key}", exc.reason) from None
+                # Any other complaint is about this tiny instance (e.g. j3o-unaware without a
+                # batching window): the real tasks will record it if it applies to them.
