@@ -27,9 +27,10 @@ from .usage import routing_usage
 PRICE_UPDATES = ("dual", "subgradient")
 
 
-def _check(max_iter, tol, price_update, damping, step0, time_limit):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise InvalidInputError("max_iter", f"must be an integer >= 1, got {max_iter!r}")
+def _check(max_iter, patience, tol, price_update, damping, step0, time_limit):
+    for name, value in (("max_iter", max_iter), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidInputError(name, f"must be an integer >= 1, got {value!r}")
     if not (tol >= 0):
         raise InvalidInputError("tol", f"must be >= 0, got {tol!r}")
     if price_update not in PRICE_UPDATES:
@@ -79,9 +80,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     >>> verify(inst, res.decision).ok, res.status
     (True, 'feasible')
     """
-    _check(max_iter, tol, price_update, damping, step0, time_limit)
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
-        raise InvalidInputError("patience", f"must be an integer >= 1, got {patience!r}")
+    _check(max_iter, patience, tol, price_update, damping, step0, time_limit)
     t_start = time.perf_counter()
     times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
 
