@@ -71,3 +71,10 @@ def nonnegative(arr, path):
 
 def unit_interval(arr, path):
     require(arr, (arr >= 0) & (arr <= 1), path, "must be in [0, 1]")
+
+
+def readonly(arr, dtype=None) -> np.ndarray:
+    """A C-contiguous read-only view or copy of ``arr`` (for the frozen data of the package)."""
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr.setflags(write=False)
+    return arr

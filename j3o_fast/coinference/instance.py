@@ -132,26 +132,26 @@ class CoInferenceInstance:
     @cached_property
     def absolute_deadline(self) -> np.ndarray:
         """(K,) rho_k + T_k, seconds."""
-        return _readonly(self.release_s + self.deadline_s)
+        return v.readonly(self.release_s + self.deadline_s, np.float64)
 
     @cached_property
     def local_time(self) -> np.ndarray:
         """(K, N+1) L_k(s) = sum_{n<=s} tl[k,n] for s = 0..N (L_k(0) = 0), seconds."""
         out = np.zeros((self.n_users, self.n_subtasks + 1))
         np.cumsum(self.local_latency_s, axis=1, out=out[:, 1:])
-        return _readonly(out)
+        return v.readonly(out, np.float64)
 
     @cached_property
     def upload_time(self) -> np.ndarray:
         """(K, N+1) d[s]/r_k for s < N; 0 for s = N (nothing is uploaded), seconds."""
         out = self.output_mbit[None, :] / self.uplink_mbps[:, None]
         out[:, -1] = 0.0
-        return _readonly(out)
+        return v.readonly(out, np.float64)
 
     @cached_property
     def ready_time(self) -> np.ndarray:
         """(K, N+1) a_k(s) = L_k(s) + d[s]/r_k: when the data of partition s reaches the edge, relative to rho_k."""
-        return _readonly(self.local_time + self.upload_time)
+        return v.readonly(self.local_time + self.upload_time, np.float64)
 
     @cached_property
     def energy(self) -> np.ndarray:
@@ -159,7 +159,7 @@ class CoInferenceInstance:
         out = np.zeros((self.n_users, self.n_subtasks + 1))
         np.cumsum(self.local_energy_j, axis=1, out=out[:, 1:])
         out += self.tx_power_w[:, None] * self.upload_time
-        return _readonly(out)
+        return v.readonly(out, np.float64)
 
     @cached_property
     def tail_s(self) -> np.ndarray:
@@ -171,7 +171,7 @@ class CoInferenceInstance:
         out = np.zeros(N + 2)
         out[1:N + 1] = np.cumsum(self.edge_beta_s[::-1])[::-1]
         out[0] = out[1]
-        return _readonly(out)
+        return v.readonly(out, np.float64)
 
     def edge_latency(self, n: int, b):
         """te[n](b) = beta[n] + alpha[n]*b, seconds, for 1-based sub-task n; vectorised in b.
@@ -193,9 +193,3 @@ class CoInferenceInstance:
             raise InvalidInputError("b", f"must be whole batch sizes >= 1{cap}, got {first!r}")
         out = self.edge_beta_s[n - 1] + self.edge_alpha_s[n - 1] * bb.astype(np.float64)
         return float(out) if out.ndim == 0 else out
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    arr.setflags(write=False)
-    return arr

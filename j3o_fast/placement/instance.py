@@ -195,14 +195,14 @@ class PlacementInstance:
     def edge_query_cost(self) -> np.ndarray:
         """g[m], GPU seconds per query on the reference GPU: tau0+tau1 without batching, tau1 with it."""
         g = self.batch_tau1_s if self.batching else self.batch_tau0_s + self.batch_tau1_s
-        return _readonly(g)
+        return v.readonly(g)
 
     @cached_property
     def edge_fixed_share(self) -> np.ndarray:
         """(E, M) GPU time share of one onloaded model's batch per window: tau0[m]/(W*speed_e); 0 without batching."""
         if not self.batching:
-            return _readonly(np.zeros((self.n_edges, self.n_models)))
-        return _readonly(self.batch_tau0_s[None, :] / (self.batching_window_s * self.edge_speed[:, None]))
+            return v.readonly(np.zeros((self.n_edges, self.n_models)))
+        return v.readonly(self.batch_tau0_s[None, :] / (self.batching_window_s * self.edge_speed[:, None]))
 
     @cached_property
     def clients_by_edge(self) -> tuple[np.ndarray, np.ndarray]:
@@ -210,10 +210,4 @@ class PlacementInstance:
         order = np.argsort(self.client_edge, kind="stable")
         start = np.zeros(self.n_edges + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.client_edge, minlength=self.n_edges), out=start[1:])
-        return _readonly(start), _readonly(order.astype(np.int64))
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
+        return v.readonly(start), v.readonly(order.astype(np.int64))

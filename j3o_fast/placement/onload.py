@@ -19,8 +19,9 @@ from functools import cached_property
 import numpy as np
 
 from .. import _greedy, _nb_values
+from .._validate import readonly
 from ..errors import InvalidInputError
-from .instance import PlacementInstance, _readonly
+from .instance import PlacementInstance
 from .prices import Prices
 
 #: Relaxed route of a slot at the given prices (Onloading.slot_route).
@@ -210,11 +211,11 @@ def build_candidates(instance: PlacementInstance) -> Candidates:
     fixed_share[e_id] = inst.edge_fixed_share[e_edge, e_model]
     return Candidates(
         n_clients=N, n_edges=E, n_models=M, n_tasks=K,
-        node=_readonly(node), model=_readonly(model), edge=_readonly(edge),
-        memory=_readonly(inst.memory_mb[model]), fixed_share=_readonly(fixed_share),
-        indptr=_readonly(indptr), slot=_readonly(slot),
-        slot_client=_readonly(slot_client.astype(np.int64)), slot_task=_readonly(slot_task.astype(np.int64)),
-        slot_rate=_readonly(inst.rate[slot_client, slot_task]),
+        node=readonly(node), model=readonly(model), edge=readonly(edge),
+        memory=readonly(inst.memory_mb[model]), fixed_share=readonly(fixed_share),
+        indptr=readonly(indptr), slot=readonly(slot),
+        slot_client=readonly(slot_client.astype(np.int64)), slot_task=readonly(slot_task.astype(np.int64)),
+        slot_rate=readonly(inst.rate[slot_client, slot_task]),
     )
 
 
@@ -421,8 +422,8 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
     slot_model = np.full(S, -1, dtype=np.int64)
     slot_model[has] = c.model[best_k[has]]
     return Onloading(
-        x=_readonly(x), y=_readonly(y), value=f, selected=_readonly(selected), n_fixed=int(pre.size),
-        key_mode=KEY_MODES[key_mode], slot_candidate=_readonly(best_k), slot_value=_readonly(cur_k),
-        slot_base=_readonly(base), slot_route=_readonly(route), slot_model=_readonly(slot_model),
+        x=readonly(x), y=readonly(y), value=f, selected=readonly(selected), n_fixed=int(pre.size),
+        key_mode=KEY_MODES[key_mode], slot_candidate=readonly(best_k), slot_value=readonly(cur_k),
+        slot_base=readonly(base), slot_route=readonly(route), slot_model=readonly(slot_model),
         n_evaluations=int(runs[0][5] + runs[1][5]),
     )
