@@ -19,13 +19,13 @@ from functools import cached_property
 import numpy as np
 
 from .. import _greedy, _nb_values
+# Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
+from .._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
 from .._validate import readonly
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
 from .prices import Prices
 
-#: Relaxed route of a slot at the given prices (Onloading.slot_route).
-ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
 KEY_MODES = ("per_memory", "gain")  # index = the kernel's key_mode
 
 
