@@ -205,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--method", required=True)
     sv.add_argument("--time-limit", type=float, default=None, help="seconds (exact solvers)")
     sv.add_argument("--gap", type=float, default=1e-6, help="relative MIP gap")
-    sv.add_argument("--threads", type=int, default=None)
+    sv.add_argument("--threads", type=int, default=None,
+                    help="mip: HiGHS threads; j3o: edge LPs solved at once (default: every core)")
     sv.add_argument("--bound", action="store_true", help="j3o: also solve the LP relaxation for a bound and gap")
     sv.add_argument("--variant", default=None, help="ip-ssa variant: auto, exact, conservative, iterative")
     sv.add_argument("--time-grid", type=float, default=None, help="og time grid in seconds (default exact)")

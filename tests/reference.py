@@ -133,6 +133,29 @@ def routing_lp_reference(inst, x, y):
     return -res.fun
 
 
+def lagrangian_bound_reference(inst, x, y, prices):
+    """Weak-duality bound on the routing LP of onloading (x, y) at prices theta, as a mean accuracy.
+
+    Relaxing rows 4-7 at theta leaves one choice per pair, so for any theta >= 0
+
+        LP(x, y) <= ( sum_{n,t} rate * max(0, best net value of (n,t))
+                      + sum mu + sum beta + sum gamma + sum_e nu_e*(1 - fixed_e) + sum_{e,m} kappa*y )
+                    / total rate,
+
+    fixed_e the fixed batch share of edge e's onloaded models (the GPU row's right-hand side) and
+    y[e,m] the batch-cap row's. Equality holds at the LP's exact duals, so a solver's objective
+    and duals that leave a gap here are not optimal.
+    """
+    N, E, M = inst.n_clients, inst.n_edges, inst.n_models
+    served = reference_onload_value(inst, x, y, prices, True)     # sum rate*(best - base) - fixed costs
+    base = sum(float(inst.rate[n, t]) * reference_base(inst, prices, n, t, True)
+               for n in range(N) for t in range(inst.n_tasks) if inst.rate[n, t] > 0)
+    capacity = (sum(float(v) for v in prices.mu) + sum(float(v) for v in prices.beta)
+                + sum(float(v) for v in prices.gamma) + sum(float(v) for v in prices.nu)
+                + sum(float(prices.kappa[e, m]) for e in range(E) for m in range(M) if y[e][m]))
+    return (served + base + capacity) / float(inst.rate.sum())
+
+
 def _feasible_subsets(n_models, memory, capacity):
     from itertools import product
 

@@ -79,6 +79,15 @@ def test_deterministic():
     np.testing.assert_array_equal(a.decision.edge_models, b.decision.edge_models)
 
 
+def test_threads_do_not_change_the_result():
+    """Edge LPs on two threads: the same solution as on one (small: no time budget binds)."""
+    inst = generate("random", 80, 4, 7, window=0.05)
+    one, two = solve_j3o(inst, threads=1), solve_j3o(inst, threads=2)
+    assert one.objective == two.objective and one.iterations == two.iterations
+    np.testing.assert_array_equal(one.decision.client_models, two.decision.client_models)
+    np.testing.assert_array_equal(one.decision.edge_models, two.decision.edge_models)
+
+
 def test_polish_and_local_search_never_hurt():
     for seed in range(6):
         inst = generate("nyu", 25, 1, seed, window=0.05 if seed % 2 else None)
@@ -110,6 +119,7 @@ def test_no_demand():
     (dict(damping=0.0), r"damping: must be in \(0, 1\], got 0.0"),
     (dict(tol=-1.0), "tol: must be >= 0, got -1.0"),
     (dict(time_limit=0), "time_limit: must be > 0 seconds or None, got 0"),
+    (dict(threads=0), r"threads: must be an integer >= 1 or None \(every core\), got 0"),
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises(InvalidInputError, match=message):

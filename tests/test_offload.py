@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
-from reference import routing_lp_reference
+from reference import lagrangian_bound_reference, routing_lp_reference
 
 from j3o_fast.placement import generate, solve_mip, verify
 from j3o_fast.placement.offload import RoutingLP
+from j3o_fast.placement.onload import build_candidates, greedy_onload
+from j3o_fast.placement.prices import Prices, dual_update
 
 
 def random_onloading(inst, rng, density):
@@ -66,3 +68,40 @@ def test_duals_price_the_binding_rows():
     off = RoutingLP(inst).solve(*none)  # cloud only: the backhaul binds
     assert off.duals.gamma[0] > 0
     assert (off.duals.mu == 0).all()  # nothing runs locally
+
+
+@pytest.mark.parametrize("family, n_clients, n_edges, window", [
+    ("taskonomy", 1500, 1, 0.05), ("nyu", 1500, 2, None), ("random", 800, 3, 0.05), ("taskonomy", 600, 2, None)])
+def test_large_lps_are_solved_to_optimality(family, n_clients, n_edges, window):
+    """Objective and duals close the weak-duality gap on instances with thousands of pairs.
+
+    The LP costs must stay of order one at this size: divided by the total rate they shrink to
+    ~1e-5, and HiGHS' absolute dual tolerance then stops about 1e-5 (relative) short.
+    """
+    inst = generate(family, n_clients, n_edges, 3, window=window)
+    cands = build_candidates(inst)
+    lp = RoutingLP(inst)
+    prices = Prices.zeros(inst)
+    for k in range(3):  # a few J3O-like onloadings, each from the last duals
+        on = greedy_onload(inst, cands, prices, cloud_available=k > 0)
+        off = lp.solve(on.x, on.y)
+        bound = lagrangian_bound_reference(inst, on.x, on.y, off.duals)
+        assert off.objective <= bound + 1e-12
+        assert bound - off.objective <= 1e-8 * bound
+        prices = dual_update(prices, off.duals, 0.5)
+
+
+def test_threads_give_the_same_routing():
+    inst = generate("random", 60, 5, 2, window=0.05)
+    rng = np.random.default_rng(5)
+    onloadings = [random_onloading(inst, rng, d) for d in (0.4, 0.8, 0.2)]
+    with RoutingLP(inst, threads=1) as one, RoutingLP(inst, threads=2) as two:
+        for x, y in onloadings:
+            a, b = one.solve(x, y), two.solve(x, y)
+            assert a.objective == b.objective
+            for field in ("client", "task", "model", "fraction"):
+                assert np.array_equal(getattr(a.raw.edge, field), getattr(b.raw.edge, field))
+                assert np.array_equal(getattr(a.raw.local, field), getattr(b.raw.local, field))
+            assert np.array_equal(a.raw.cloud, b.raw.cloud)
+            for field in ("mu", "beta", "nu", "gamma", "kappa"):
+                assert np.array_equal(getattr(a.duals, field), getattr(b.duals, field))

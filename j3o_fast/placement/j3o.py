@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from .._threads import resolve_threads
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import PlacementInstance
@@ -27,7 +28,8 @@ from .usage import routing_usage
 PRICE_UPDATES = ("dual", "subgradient")
 
 
-def _check(max_iter, patience, tol, price_update, damping, step0, time_limit):
+def _check(max_iter, patience, tol, price_update, damping, step0, time_limit, threads):
+    resolve_threads(threads)
     for name, value in (("max_iter", max_iter), ("patience", patience)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidInputError(name, f"must be an integer >= 1, got {value!r}")
@@ -62,7 +64,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
               price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
               with_bound: bool = False,
-              time_limit: float | None = None, threads: int = 1) -> SolveResult:
+              time_limit: float | None = None, threads: int | None = None) -> SolveResult:
     """Solve (P) approximately by J3O; the returned solution always verifies.
 
     Parameters follow placement.md section 3: ``price_update`` 'dual' (theta <- (1-a)*theta +
@@ -71,7 +73,8 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     change swaps a model only for a real gain (fewer LP pivots, less oscillation); ``polish`` the
     final unload-and-refill step; ``local_search`` the edge-model swaps of local_search.py, given
     a fifth of the main loop's time (at least 0.25 s); ``with_bound`` also solves the LP relaxation for
-    ``upper_bound``.
+    ``upper_bound``; ``threads`` edge LPs are solved at once (None: every usable core; the
+    result does not depend on it, except through ``time_limit`` and the search's time budget).
     Status 'feasible' (a heuristic), or 'time_limit' when ``time_limit`` stopped the loop.
 
     >>> from j3o_fast.placement import generate, verify
@@ -80,7 +83,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     >>> verify(inst, res.decision).ok, res.status
     (True, 'feasible')
     """
-    _check(max_iter, patience, tol, price_update, damping, step0, time_limit)
+    _check(max_iter, patience, tol, price_update, damping, step0, time_limit, threads)
     t_start = time.perf_counter()
     times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
 
@@ -92,71 +95,74 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     lp = RoutingLP(instance, threads=threads)
     clock("candidates", t0)
 
-    prices = Prices.zeros(instance)
-    best: Offloading | None = None
-    best_prices = prices
-    best_iteration = 0
-    incumbent = None
-    seen: set[bytes] = set()
-    previous = -math.inf
-    status = "feasible"
-    iterations = 0
-    for k in range(max_iter):
-        t0 = time.perf_counter()
-        # At theta = 0 the cloud looks free and better than every model: the first pass treats it
-        # as unavailable so that it onloads what the edge and clients can serve.
-        onload = greedy_onload(instance, cands, prices, cloud_available=k > 0, incumbent=incumbent,
-                               incumbent_bonus=hysteresis)
-        incumbent = np.zeros(cands.n_candidates, dtype=bool)
-        incumbent[onload.selected] = True
-        clock("greedy", t0)
-        key = _key(onload.x, onload.y)
-        if key in seen:
-            break
-        seen.add(key)
+    try:
+        prices = Prices.zeros(instance)
+        best: Offloading | None = None
+        best_prices = prices
+        best_iteration = 0
+        incumbent = None
+        seen: set[bytes] = set()
+        previous = -math.inf
+        status = "feasible"
+        iterations = 0
+        for k in range(max_iter):
+            t0 = time.perf_counter()
+            # At theta = 0 the cloud looks free and better than every model: the first pass treats it
+            # as unavailable so that it onloads what the edge and clients can serve.
+            onload = greedy_onload(instance, cands, prices, cloud_available=k > 0, incumbent=incumbent,
+                                   incumbent_bonus=hysteresis)
+            incumbent = np.zeros(cands.n_candidates, dtype=bool)
+            incumbent[onload.selected] = True
+            clock("greedy", t0)
+            key = _key(onload.x, onload.y)
+            if key in seen:
+                break
+            seen.add(key)
 
-        t0 = time.perf_counter()
-        off = lp.solve(onload.x, onload.y)
-        clock("lp", t0)
-        iterations = k + 1
-        if best is None or off.objective > best.objective * (1 + 1e-9):
-            best, best_prices, best_iteration = off, prices, k
+            t0 = time.perf_counter()
+            off = lp.solve(onload.x, onload.y)
+            clock("lp", t0)
+            iterations = k + 1
+            if best is None or off.objective > best.objective * (1 + 1e-9):
+                best, best_prices, best_iteration = off, prices, k
 
-        t0 = time.perf_counter()
-        if price_update == "dual":
-            prices = dual_update(prices, off.duals, damping)
-        else:
-            usage = relaxed_usage(instance, cands, onload)
-            prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
-        clock("prices", t0)
-        if abs(off.objective - previous) <= tol * max(abs(off.objective), 1e-12):
-            break
-        previous = off.objective
-        if k - best_iteration >= patience:
-            break
-        if time_limit is not None and time.perf_counter() - t_start > time_limit:
-            status = "time_limit"
-            break
+            t0 = time.perf_counter()
+            if price_update == "dual":
+                prices = dual_update(prices, off.duals, damping)
+            else:
+                usage = relaxed_usage(instance, cands, onload)
+                prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
+            clock("prices", t0)
+            if abs(off.objective - previous) <= tol * max(abs(off.objective), 1e-12):
+                break
+            previous = off.objective
+            if k - best_iteration >= patience:
+                break
+            if time_limit is not None and time.perf_counter() - t_start > time_limit:
+                status = "time_limit"
+                break
 
-    if polish and best is not None:
-        t0 = time.perf_counter()
-        keep_x, keep_y = _carried(instance, best)
-        for theta in (prices, best_prices):
-            refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y))
-            if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
-                continue
-            off = lp.solve(refill.x, refill.y)
-            if off.objective > best.objective:
-                best = off
-        clock("polish", t0)
+        if polish and best is not None:
+            t0 = time.perf_counter()
+            keep_x, keep_y = _carried(instance, best)
+            for theta in (prices, best_prices):
+                refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y))
+                if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
+                    continue
+                off = lp.solve(refill.x, refill.y)
+                if off.objective > best.objective:
+                    best = off
+            clock("polish", t0)
 
-    if local_search and best is not None:
-        t0 = time.perf_counter()
-        # The search is a finishing step: a fifth of the main loop's time (at least a quarter
-        # second, which small instances never use up).
-        loop_time = time.perf_counter() - t_start
-        best = improve_edges(instance, lp, best, time_budget=max(0.25, 0.2 * loop_time))
-        clock("local_search", t0)
+        if local_search and best is not None:
+            t0 = time.perf_counter()
+            # The search is a finishing step: a fifth of the main loop's time (at least a quarter
+            # second, which small instances never use up).
+            loop_time = time.perf_counter() - t_start
+            best = improve_edges(instance, lp, best, time_budget=max(0.25, 0.2 * loop_time))
+            clock("local_search", t0)
+    finally:
+        lp.close()
 
     bound = None
     if with_bound:

@@ -25,9 +25,7 @@ from .offload import Offloading, RoutingLP, _EdgeLP
 
 def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
     """LP-pricing estimate of adding each model to the edge, (M,), in accuracy * queries/s."""
-    _, duals, _ = e_lp.last
-    scale = inst.total_rate
-    d = np.maximum(duals, 0.0) * scale
+    _, d, _ = e_lp.last
     pi = d[:e_lp.P]
     beta = d[e_lp.row_uplink:e_lp.row_uplink + e_lp.C][e_lp.pair_local_client]
     nu = d[e_lp.row_gpu]
@@ -39,61 +37,72 @@ def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
     return gains - nu * inst.edge_fixed_share[e]
 
 
+def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.ndarray, *, moves_per_round: int,
+                 max_rounds: int, deadline: float | None) -> np.ndarray:
+    """Best-improvement search on one edge from onloading ``on`` (M,); returns the kept onloading.
+
+    Touches only this edge's LP, so edges can be searched on separate threads.
+    """
+    e = e_lp.edge
+    on = on.copy()
+    for _ in range(max_rounds):
+        current = e_lp.last[2]
+        gains = _add_gains(inst, e_lp)
+        mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
+        share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
+        ranked = [m for m in np.argsort(-gains, kind="stable") if not on[m] and gains[m] > 0]
+        # carried value of each onloaded model: its routed queries times their accuracy
+        values, _, _ = e_lp.last
+        carried = np.zeros(inst.n_models)
+        routed = (e_lp.col_kind == 1) & (values > 0)
+        np.add.at(carried, e_lp.col_model[routed],
+                  values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
+                  * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
+        outs = [None] + sorted(np.nonzero(on)[0], key=lambda m: carried[m])
+        moves = []
+        for out in outs:
+            free_mem = mem_left + (inst.memory_mb[out] if out is not None else 0.0)
+            free_share = share_left + (inst.edge_fixed_share[e, out] if out is not None else 0.0)
+            fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
+                       and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
+            moves += [(out, m) for m in fitting[:2]]
+        moves.sort(key=lambda mv: -(gains[mv[1]] - (carried[mv[0]] if mv[0] is not None else 0.0)))
+        best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
+        for out, m in moves[:moves_per_round]:
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            trial = on.copy()
+            if out is not None:
+                trial[out] = False
+            trial[m] = True
+            e_lp.set_onloading(x, trial)
+            obj = e_lp.solve()[2]
+            if obj > best_obj:
+                best_move, best_obj = trial, obj
+        if best_move is not None:
+            on = best_move
+        e_lp.set_onloading(x, on)  # back to the kept onloading, with its duals
+        e_lp.solve()
+        if best_move is None:
+            break
+    return on
+
+
 def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, moves_per_round: int = 6,
                   max_rounds: int = 4, time_budget: float | None = None) -> Offloading:
     """Best-improvement edge-model search from ``off``; returns the better of ``off`` and the result.
 
-    ``time_budget`` (seconds) stops the search between LP solves; edges not reached keep their
-    onloading.
+    Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
+    stops the search between LP solves; edges not reached keep their onloading.
     """
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     x = off.raw.client_models
     y = off.raw.edge_models.copy()
     lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
-    for e_lp in lp.edges:
-        if e_lp.P == 0:
-            continue
-        e = e_lp.edge
-        for _ in range(max_rounds):
-            current = e_lp.last[2]
-            on = y[e]
-            gains = _add_gains(inst, e_lp)
-            mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
-            share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
-            ranked = [m for m in np.argsort(-gains, kind="stable") if not on[m] and gains[m] > 0]
-            # carried value of each onloaded model: its routed queries times their accuracy
-            values, _, _ = e_lp.last
-            carried = np.zeros(inst.n_models)
-            routed = (e_lp.col_kind == 1) & (values > 0)
-            np.add.at(carried, e_lp.col_model[routed],
-                      values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
-                      * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
-            outs = [None] + sorted(np.nonzero(on)[0], key=lambda m: carried[m])
-            moves = []
-            for out in outs:
-                free_mem = mem_left + (inst.memory_mb[out] if out is not None else 0.0)
-                free_share = share_left + (inst.edge_fixed_share[e, out] if out is not None else 0.0)
-                fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
-                           and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
-                moves += [(out, m) for m in fitting[:2]]
-            moves.sort(key=lambda mv: -(gains[mv[1]] - (carried[mv[0]] if mv[0] is not None else 0.0)))
-            best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
-            for out, m in moves[:moves_per_round]:
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
-                trial = on.copy()
-                if out is not None:
-                    trial[out] = False
-                trial[m] = True
-                e_lp.set_onloading(x, trial)
-                obj = e_lp.solve()[2]
-                if obj > best_obj:
-                    best_move, best_obj = trial, obj
-            if best_move is not None:
-                y[e] = best_move
-            e_lp.set_onloading(x, y[e])  # back to the kept onloading, with its duals
-            e_lp.solve()
-            if best_move is None:
-                break
+    active = [e_lp for e_lp in lp.edges if e_lp.P > 0]
+    found = lp.pool.map(lambda e_lp: _search_edge(inst, e_lp, x, y[e_lp.edge], moves_per_round=moves_per_round,
+                                                  max_rounds=max_rounds, deadline=deadline), active)
+    for e_lp, on in zip(active, found):
+        y[e_lp.edge] = on
     result = lp.solve(x, y)
     return result if result.objective > off.objective else off

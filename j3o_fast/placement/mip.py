@@ -16,6 +16,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from .._threads import WorkerPool, resolve_threads
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import PlacementInstance
@@ -42,7 +43,8 @@ class PlacementModel:
     l_model: np.ndarray
     h_pair: np.ndarray
     h_model: np.ndarray
-    cost: np.ndarray          # objective coefficients (maximise), already divided by total rate
+    cost: np.ndarray          # objective coefficients (maximise): rate*accuracy / mean pair rate
+    objective_scale: float    # A = objective_scale * (cost . columns)
     matrix: sp.csc_matrix     # rows x columns
     row_upper: np.ndarray     # every row is  -inf <= a.x <= row_upper
     n_binary: int             # the first n_binary columns are x and y
@@ -90,11 +92,14 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     c_cols = c0 + np.arange(P)
     n_cols = c0 + P
 
-    total = inst.total_rate if inst.total_rate > 0 else 1.0
+    # Costs in units of the mean pair's rate, so they are of order one whatever the instance size:
+    # divided by the total rate they shrink to ~1/P, and HiGHS' absolute dual tolerance (1e-7)
+    # would then stop short of the optimum on large instances.
+    unit = float(pair_rate.mean()) if P else 1.0
     cost = np.zeros(n_cols)
-    cost[l_cols] = pair_rate[l_pair] * inst.accuracy[l_model, pair_task[l_pair]] / total
-    cost[h_cols] = pair_rate[h_pair] * inst.accuracy[h_model, pair_task[h_pair]] / total
-    cost[c_cols] = pair_rate * inst.cloud_accuracy[pair_task] / total
+    cost[l_cols] = pair_rate[l_pair] * inst.accuracy[l_model, pair_task[l_pair]] / unit
+    cost[h_cols] = pair_rate[h_pair] * inst.accuracy[h_model, pair_task[h_pair]] / unit
+    cost[c_cols] = pair_rate * inst.cloud_accuracy[pair_task] / unit
 
     rows, cols, vals, upper = [], [], [], []
     n_rows = 0
@@ -148,7 +153,8 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     return PlacementModel(
         pair_client=pair_client, pair_task=pair_task, x_client=x_client, x_model=x_model,
         y_edge=y_edge, y_model=y_model, l_pair=l_pair, l_model=l_model, h_pair=h_pair,
-        h_model=h_model, cost=cost, matrix=matrix, row_upper=np.concatenate(upper), n_binary=nx + ny,
+        h_model=h_model, cost=cost, objective_scale=unit / inst.total_rate if P else 1.0, matrix=matrix,
+        row_upper=np.concatenate(upper), n_binary=nx + ny,
     )
 
 
@@ -265,7 +271,7 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
         status = "error" if status == "optimal" else status
     decision = decision_from_columns(instance, model, values)
     objective = routing_usage(instance, decision).objective
-    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    bound = float(info.mip_dual_bound) * model.objective_scale if np.isfinite(info.mip_dual_bound) else None
     runtime = time.perf_counter() - t0
     return SolveResult(
         method="mip", status=status, objective=objective, decision=decision, runtime_s=runtime,
@@ -288,31 +294,36 @@ def edge_subinstance(instance: PlacementInstance, edge: int) -> PlacementInstanc
 
 def _relaxation_value(instance: PlacementInstance, threads: int | None) -> float:
     h = _new_highs(threads=threads, time_limit=None, verbose=False)
-    h.passModel(to_highs(build_model(instance), integer=False))
+    model = build_model(instance)
+    h.passModel(to_highs(model, integer=False))
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
         return 0.0
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"LP relaxation not solved: {h.modelStatusToString(h.getModelStatus())}")
-    return float(h.getInfo().objective_function_value)
+    return float(h.getInfo().objective_function_value) * model.objective_scale
 
 
 def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -> float:
     """Value of the LP relaxation of (P) (x, y in [0, 1]): an upper bound on A for any method.
 
     Clients of different edges share no constraint, so the relaxation is solved edge by edge
-    (much faster than one large LP) and the parts are weighted by their share of the queries.
+    (much faster than one large LP), ``threads`` edges at once (None: every usable core), and
+    the parts are weighted by their share of the queries.
 
     >>> from j3o_fast.placement import generate, lp_upper_bound, solve_mip
     >>> inst = generate("nyu", 5, 1, seed=0)
     >>> lp_upper_bound(inst) >= solve_mip(inst).objective - 1e-9
     True
     """
+    workers = resolve_threads(threads)
     if instance.n_edges == 1 or instance.total_rate == 0:
         return _relaxation_value(instance, threads)
-    total = 0.0
     demand = np.bincount(instance.client_edge, weights=instance.rate.sum(axis=1), minlength=instance.n_edges)
-    for e in np.nonzero(demand > 0)[0]:
+
+    def part_value(e: int) -> float:
         part = edge_subinstance(instance, e)
-        total += _relaxation_value(part, threads) * part.total_rate
-    return total / instance.total_rate
+        return _relaxation_value(part, 1) * part.total_rate
+
+    with WorkerPool(workers) as pool:
+        return sum(pool.map(part_value, np.nonzero(demand > 0)[0])) / instance.total_rate

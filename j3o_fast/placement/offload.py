@@ -4,8 +4,10 @@ The LP separates exactly by edge (clients of different edges share no row), so e
 own HiGHS model, kept between outer iterations of J3O. A routing column is added the first time
 its model is onloaded and afterwards only has its upper bound switched between 0 and 1, so each
 re-solve starts from the previous basis (warm) instead of from scratch. Rows are normalised by
-their capacities, so the row duals are the prices of section 3 (after scaling by the total rate,
-since the LP maximises the mean rather than the sum).
+their capacities, so the row duals are the prices of section 3. Costs are rate*accuracy in units
+of the edge's mean pair rate: of order one, so HiGHS' absolute dual tolerance (1e-7) means the
+same at 10 and at 100,000 clients (divided by the total rate, costs of large instances shrink to
+~1e-5 and the simplex stops measurably short of the optimum, and slower).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from .._threads import WorkerPool, resolve_threads
 from .instance import PlacementInstance
 from .prices import Prices
 from .repair import repair_routing
@@ -31,7 +34,7 @@ class _EdgeLP:
     [P+C, P+2C), backhaul P+2C, GPU time P+2C+1, then (window mode) one batch-cap row per model.
     """
 
-    def __init__(self, inst: PlacementInstance, edge: int, clients: np.ndarray, threads: int, cloud: bool = True):
+    def __init__(self, inst: PlacementInstance, edge: int, clients: np.ndarray, cloud: bool = True):
         self.inst, self.edge = inst, edge
         self.clients = clients                                      # global client ids, sorted
         sub_rate = inst.rate[clients]
@@ -46,7 +49,9 @@ class _EdgeLP:
         self.row_backhaul, self.row_gpu = P + 2 * C, P + 2 * C + 1
         self.row_cap = P + 2 * C + 2
         n_rows = self.row_cap + (M if inst.batching else 0)
-        self.total = inst.total_rate if inst.total_rate > 0 else 1.0
+        # Costs in units of the mean pair's rate (order one at any size; see mip.build_model).
+        self.unit = float(self.pair_rate.mean()) if P else 1.0
+        self.objective_scale = self.unit / inst.total_rate if P else 0.0   # A contributed = this * LP value
 
         self.col_kind = np.zeros(0, dtype=np.int8)
         self.col_pair = np.zeros(0, dtype=np.int64)
@@ -55,7 +60,7 @@ class _EdgeLP:
 
         h = highspy.Highs()
         h.silent()
-        h.setOptionValue("threads", threads)
+        h.setOptionValue("threads", 1)  # edges run in parallel instead (RoutingLP)
         h.setOptionValue("presolve", "off")  # keep the basis between re-solves
         # Rows are already divided by their capacities; HiGHS' own scaling only slows re-solves.
         h.setOptionValue("simplex_scale_strategy", 0)
@@ -104,7 +109,7 @@ class _EdgeLP:
                 coef.append(r * inst.batching_window_s / inst.max_batch[models])
             rows, vals = np.column_stack(cols), np.column_stack(coef)
         start = np.arange(k, dtype=np.int32) * rows.shape[1]
-        self.highs.addCols(k, r * acc / self.total, np.zeros(k), np.ones(k), rows.size, start,
+        self.highs.addCols(k, r * acc / self.unit, np.zeros(k), np.ones(k), rows.size, start,
                            rows.ravel().astype(np.int32), vals.ravel())
         first = len(self.col_kind)
         self.col_kind = np.concatenate([self.col_kind, np.full(k, kind, dtype=np.int8)])
@@ -149,7 +154,11 @@ class _EdgeLP:
         return True
 
     def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """Column values, row duals (>= 0 for the <= rows of this maximisation) and objective."""
+        """Column values, row duals and this edge's part of A.
+
+        Duals are >= 0 (the rows are <= rows of a maximisation) and priced per unit of the summed
+        objective sum rate*accuracy, as the prices of section 3 are.
+        """
         h = self.highs
         h.run()
         status = h.getModelStatus()
@@ -161,7 +170,9 @@ class _EdgeLP:
             if status != highspy.HighsModelStatus.kOptimal:
                 raise RuntimeError(f"edge {self.edge} routing LP: {h.modelStatusToString(status)}")
         sol = h.getSolution()
-        self.last = (np.asarray(sol.col_value), np.asarray(sol.row_dual), h.getInfo().objective_function_value)
+        # Duals per unit of the summed objective (accuracy * queries/s); objective as its share of A.
+        duals = np.maximum(np.asarray(sol.row_dual), 0.0) * self.unit
+        self.last = (np.asarray(sol.col_value), duals, h.getInfo().objective_function_value * self.objective_scale)
         return self.last
 
 
@@ -195,14 +206,27 @@ class RoutingLP:
     True
     """
 
-    def __init__(self, instance: PlacementInstance, *, threads: int = 1, cloud: bool = True):
-        """``cloud=False`` forbids routing to the cloud (the local-only and edge-only baselines)."""
+    def __init__(self, instance: PlacementInstance, *, threads: int | None = 1, cloud: bool = True):
+        """``threads`` edge LPs are solved at once (None: every usable core); ``cloud=False``
+        forbids routing to the cloud (the local-only and edge-only baselines)."""
         self.instance = instance
         start, order = instance.clients_by_edge
         self.edges = [
-            _EdgeLP(instance, e, np.sort(order[start[e]:start[e + 1]]), threads, cloud)
+            _EdgeLP(instance, e, np.sort(order[start[e]:start[e + 1]]), cloud)
             for e in range(instance.n_edges)
         ]
+        self.pool = WorkerPool(min(resolve_threads(threads), max(instance.n_edges, 1)))
+
+    def close(self) -> None:
+        """Stop the worker threads (the models stay usable, solved on the calling thread after)."""
+        self.pool.close()
+        self.pool = WorkerPool(1)
+
+    def __enter__(self) -> "RoutingLP":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def solve(self, x: np.ndarray, y: np.ndarray) -> Offloading:
         """Best routing for onloading (x (N, M), y (E, M)); edges whose part did not change are not re-solved."""
@@ -213,12 +237,13 @@ class RoutingLP:
         mu, beta = np.zeros(N), np.zeros(N)
         nu, gamma, kappa = np.zeros(E), np.zeros(E), np.zeros((E, M))
         objective = 0.0
-        scale = inst.total_rate if inst.total_rate > 0 else 1.0
-        for lp in self.edges:
-            if lp.P == 0:
-                continue
+
+        def solve_edge(lp: _EdgeLP):
             changed = lp.set_onloading(x, y[lp.edge])
-            values, duals, obj = lp.solve() if changed or lp.last is None else lp.last
+            return lp.solve() if changed or lp.last is None else lp.last
+
+        active = [lp for lp in self.edges if lp.P > 0]
+        for lp, (values, duals, obj) in zip(active, self.pool.map(solve_edge, active)):
             objective += obj
             positive = values > 0
             for kind, out in ((_LOCAL, local), (_EDGE, edge)):
@@ -228,14 +253,12 @@ class RoutingLP:
             is_cloud = lp.col_kind == _CLOUD
             p = lp.col_pair[is_cloud]
             cloud[lp.pair_client[p], lp.pair_task[p]] = values[is_cloud]
-            # Duals of the normalised rows, per unit of the summed (not mean) objective.
-            d = np.maximum(duals, 0.0) * scale
-            mu[lp.clients] = d[lp.row_compute:lp.row_compute + lp.C]
-            beta[lp.clients] = d[lp.row_uplink:lp.row_uplink + lp.C]
-            gamma[lp.edge] = d[lp.row_backhaul]
-            nu[lp.edge] = d[lp.row_gpu]
+            mu[lp.clients] = duals[lp.row_compute:lp.row_compute + lp.C]
+            beta[lp.clients] = duals[lp.row_uplink:lp.row_uplink + lp.C]
+            gamma[lp.edge] = duals[lp.row_backhaul]
+            nu[lp.edge] = duals[lp.row_gpu]
             if inst.batching:
-                kappa[lp.edge] = d[lp.row_cap:lp.row_cap + M]
+                kappa[lp.edge] = duals[lp.row_cap:lp.row_cap + M]
 
         def routes(parts):
             if not parts:
