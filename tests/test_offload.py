@@ -105,3 +105,22 @@ def test_threads_give_the_same_routing():
             assert np.array_equal(a.raw.cloud, b.raw.cloud)
             for field in ("mu", "beta", "nu", "gamma", "kappa"):
                 assert np.array_equal(getattr(a.duals, field), getattr(b.duals, field))
+
+
+def test_restore_stands_for_a_solve_at_that_onloading():
+    """After trying other onloadings, going back restores the known solution, sized to the new columns."""
+    inst = generate("taskonomy", 40, 1, 6, window=0.05)
+    rng = np.random.default_rng(6)
+    (x, y), (_, y_other) = random_onloading(inst, rng, 0.5), random_onloading(inst, rng, 0.9)
+    with RoutingLP(inst) as lp:
+        e_lp = lp.edges[0]
+        first = lp.solve(x, y)
+        kept = e_lp.last
+        lp.solve(x, y_other)  # adds columns, moves the basis
+        e_lp.restore(x, y[0], kept)
+        restored = lp.solve(x, y)  # nothing changed since restore: the known solution, no re-solve
+        assert len(e_lp.last[0]) == len(e_lp.col_kind)
+        assert restored.objective == first.objective
+        assert verify(inst, restored.repaired()).ok
+        fresh = RoutingLP(inst).solve(x, y)
+        assert restored.objective == pytest.approx(fresh.objective, abs=1e-9)

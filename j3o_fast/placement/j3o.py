@@ -110,7 +110,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             # At theta = 0 the cloud looks free and better than every model: the first pass treats it
             # as unavailable so that it onloads what the edge and clients can serve.
             onload = greedy_onload(instance, cands, prices, cloud_available=k > 0, incumbent=incumbent,
-                                   incumbent_bonus=hysteresis)
+                                   incumbent_bonus=hysteresis, pool=lp.pool)
             incumbent = np.zeros(cands.n_candidates, dtype=bool)
             incumbent[onload.selected] = True
             clock("greedy", t0)
@@ -146,7 +146,8 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             t0 = time.perf_counter()
             keep_x, keep_y = _carried(instance, best)
             for theta in (prices, best_prices):
-                refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y))
+                refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y),
+                                       pool=lp.pool)
                 if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
                     continue
                 off = lp.solve(refill.x, refill.y)

@@ -68,6 +68,7 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
             moves += [(out, m) for m in fitting[:2]]
         moves.sort(key=lambda mv: -(gains[mv[1]] - (carried[mv[0]] if mv[0] is not None else 0.0)))
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
+        kept = e_lp.last
         for out, m in moves[:moves_per_round]:
             if deadline is not None and time.perf_counter() > deadline:
                 break
@@ -78,11 +79,10 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
             e_lp.set_onloading(x, trial)
             obj = e_lp.solve()[2]
             if obj > best_obj:
-                best_move, best_obj = trial, obj
+                best_move, best_obj, kept = trial, obj, e_lp.last
         if best_move is not None:
             on = best_move
-        e_lp.set_onloading(x, on)  # back to the kept onloading, with its duals
-        e_lp.solve()
+        e_lp.restore(x, on, kept)  # back to the kept onloading, whose solution is known
         if best_move is None:
             break
     return on

@@ -153,6 +153,16 @@ class _EdgeLP:
                                     np.array(ub))
         return True
 
+    def restore(self, x: np.ndarray, y_edge: np.ndarray, solved: tuple[np.ndarray, np.ndarray, float]) -> None:
+        """Go back to an onloading whose solution ``solved`` (an earlier ``last``) is known, without solving.
+
+        Columns added since are closed at this onloading, so their values are 0. The model keeps
+        its current basis, from which the next solve starts as well as from any other.
+        """
+        self.set_onloading(x, y_edge)
+        values, duals, objective = solved
+        self.last = (np.concatenate([values, np.zeros(len(self.col_kind) - len(values))]), duals, objective)
+
     def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
         """Column values, row duals and this edge's part of A.
 

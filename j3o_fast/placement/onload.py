@@ -21,6 +21,7 @@ import numpy as np
 from .. import _greedy, _nb_values
 # Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
 from .._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
+from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
@@ -322,7 +323,7 @@ def query_values(instance: PlacementInstance, candidates: Candidates, prices: Pr
 
 def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: Prices, *,
                   cloud_available: bool = True, fixed=None, eligible=None, incumbent=None,
-                  incumbent_bonus: float = 0.0) -> Onloading:
+                  incumbent_bonus: float = 0.0, pool: WorkerPool | None = None) -> Onloading:
     """Maximise f(S) (module docstring) by lazy greedy, keyed by gain per MB and by plain gain;
     keep the set with the larger f(S) (ties: gain per MB).
 
@@ -333,6 +334,7 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
     (the first pass and the accuracy-greedy baseline, where the free-looking cloud would
     otherwise win every slot). ``incumbent`` (C,) bool with ``incumbent_bonus`` (accuracy per
     query) adds the bonus to the values of those candidates (hysteresis between iterations).
+    ``pool`` runs the two greedy passes on its threads (the kernel releases the GIL).
 
     >>> from j3o_fast.placement import generate
     >>> from j3o_fast.placement.prices import Prices
@@ -395,8 +397,7 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
 
     # Edges with their clients are independent groups (no shared slot or node): the kernel runs
     # them one at a time on small heaps and merges, with the same result as one global greedy.
-    runs = []
-    for key_mode in (0, 1):
+    def run(key_mode: int):
         cur_k, best_k, mem_k, share_k = cur.copy(), best.copy(), memory_left.copy(), share_left.copy()
         status, order, gain, n_eval = _greedy.lazy_greedy(
             c.indptr, c.slot, value, c.slot_rate, c.node, c.memory, fixed_cost, c.fixed_share,
@@ -406,7 +407,9 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
         if status != _greedy.OK:  # inputs are validated above; this is a bug, not bad input
             raise RuntimeError(f"greedy kernel rejected its input (status {status})")
         f = float(np.dot(c.slot_rate, cur_k - base)) - fixed_total - float(fixed_cost[order].sum())
-        runs.append((f, key_mode, order, cur_k, best_k, n_eval))
+        return f, key_mode, order, cur_k, best_k, n_eval
+
+    runs = (pool or WorkerPool(1)).map(run, (0, 1))
     f, key_mode, order, cur_k, best_k, _ = runs[1] if runs[1][0] > runs[0][0] else runs[0]
 
     selected = np.concatenate([pre, order])
