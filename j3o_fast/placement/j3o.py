@@ -60,7 +60,7 @@ def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, 
     return x & sol.client_models, y & sol.edge_models
 
 
-def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 6, tol: float = 1e-5,
+def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 3, tol: float = 1e-5,
               price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
               with_bound: bool = False,
