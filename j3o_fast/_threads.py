@@ -57,8 +57,9 @@ class WorkerPool:
         return list(self._executor.map(fn, items))
 
     def close(self) -> None:
+        """Wait for running items (a HiGHS solve cannot be abandoned halfway), drop queued ones."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
     def __enter__(self) -> "WorkerPool":

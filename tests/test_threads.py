@@ -36,3 +36,20 @@ def test_pool_keeps_order_and_uses_threads():
 def test_one_thread_runs_inline():
     with WorkerPool(1) as pool:
         assert pool.map(lambda _: threading.current_thread(), [0, 1]) == [threading.current_thread()] * 2
+
+
+def test_close_drops_queued_items_after_an_interrupt():
+    """An exception in the caller (e.g. Ctrl-C) while items are queued: close() runs no more of them."""
+    started = []
+
+    def slow(i):
+        started.append(i)
+        time.sleep(0.05)
+        return i
+
+    pool = WorkerPool(2)
+    assert pool.map(lambda i: i, [1, 2]) == [1, 2]  # starts the threads
+    futures = [pool._executor.submit(slow, i) for i in range(20)]
+    time.sleep(0.01)
+    pool.close()
+    assert len(started) < 20 and any(f.cancelled() for f in futures)
