@@ -3,8 +3,11 @@
 Outer loop: greedy onloading at prices theta (step i), routing LP for that onloading (step ii),
 price update from the LP duals or a subgradient (step iii); keep the best (onloading, routing)
 seen; stop when the onloading repeats, when A changes by less than ``tol`` (relative), when the
-best has not improved for ``patience`` rounds, or after ``max_iter`` rounds. Then polish: unload models that carry no traffic, refill the freed memory
-greedily at the final prices, re-solve, keep it if better.
+best has not improved for ``patience`` rounds, or after ``max_iter`` rounds. Then polish:
+unload models that carry no traffic, refill the freed memory greedily at the final prices,
+re-solve, keep it if better; then fill the clients' free memory (``_fill_client_memory``, which
+never lowers A). Last, the edge-model search of local_search.py, and the clients' fill again if
+the search changed the edges.
 """
 
 from __future__ import annotations
@@ -60,6 +63,24 @@ def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, 
     return x & sol.client_models, y & sol.edge_models
 
 
+def _fill_client_memory(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading) -> Offloading:
+    """Fill the clients' free memory with local models; the better of ``best`` and the result.
+
+    A local model costs nothing but client memory (no fixed time, unlike an edge model), so more
+    local models never lower the routing LP. The greedy that places them values a model against
+    the cloud and the client's own models only, at the LP's duals: the edge's models are left
+    out, because where the edge's capacity binds a local model takes the overflow, which the
+    relaxed greedy (one best route per pair) cannot see.
+    """
+    x, y = best.raw.client_models, best.raw.edge_models
+    fill = greedy_onload(instance, cands, best.duals, cloud_available=True, fixed=(x, np.zeros_like(y)),
+                         eligible=~cands.is_edge, pool=lp.pool)
+    if not (fill.x & ~x).any():
+        return best
+    off = lp.solve(fill.x, y)
+    return off if off.objective > best.objective else best
+
+
 def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 3, tol: float = 1e-5,
               price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
@@ -71,7 +92,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     a*duals, a = ``damping``) or 'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis``
     (accuracy per query) favours the models of the previous onloading in the greedy, so a price
     change swaps a model only for a real gain (fewer LP pivots, less oscillation); ``polish`` the
-    final unload-and-refill step; ``local_search`` the edge-model swaps of local_search.py, given
+    unload-and-refill step and the clients' memory fill; ``local_search`` the edge-model swaps of local_search.py, given
     a fifth of the main loop's time (at least 0.25 s); ``with_bound`` also solves the LP relaxation for
     ``upper_bound``; ``threads`` edge LPs are solved at once (None: every usable core; the
     result does not depend on it, except through ``time_limit`` and the search's time budget).
@@ -153,6 +174,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
                 off = lp.solve(refill.x, refill.y)
                 if off.objective > best.objective:
                     best = off
+            best = _fill_client_memory(instance, cands, lp, best)
             clock("polish", t0)
 
         if local_search and best is not None:
@@ -160,8 +182,13 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             # The search is a finishing step: a fifth of the main loop's time (at least a quarter
             # second, which small instances never use up).
             loop_time = time.perf_counter() - t_start
-            best = improve_edges(instance, lp, best, time_budget=max(0.25, 0.2 * loop_time))
+            searched = improve_edges(instance, lp, best, time_budget=max(0.25, 0.2 * loop_time))
             clock("local_search", t0)
+            if polish and searched is not best:  # new edge models: the clients' fill may differ
+                t0 = time.perf_counter()
+                searched = _fill_client_memory(instance, cands, lp, searched)
+                clock("polish", t0)
+            best = searched
     finally:
         lp.close()
 
