@@ -63,6 +63,20 @@ def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, 
     return x & sol.client_models, y & sol.edge_models
 
 
+def _polish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, thetas) -> Offloading:
+    """Unload the models that carry no traffic, refill the freed memory greedily at each price
+    vector of ``thetas``, keep the best; then fill the clients' free memory."""
+    keep_x, keep_y = _carried(instance, best)
+    for theta in thetas:
+        refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y), pool=lp.pool)
+        if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
+            continue
+        off = lp.solve(refill.x, refill.y)
+        if off.objective > best.objective:
+            best = off
+    return _fill_client_memory(instance, cands, lp, best)
+
+
 def _fill_client_memory(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading) -> Offloading:
     """Fill the clients' free memory with local models; the better of ``best`` and the result.
 
@@ -165,16 +179,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
 
         if polish and best is not None:
             t0 = time.perf_counter()
-            keep_x, keep_y = _carried(instance, best)
-            for theta in (prices, best_prices):
-                refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y),
-                                       pool=lp.pool)
-                if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
-                    continue
-                off = lp.solve(refill.x, refill.y)
-                if off.objective > best.objective:
-                    best = off
-            best = _fill_client_memory(instance, cands, lp, best)
+            best = _polish(instance, cands, lp, best, (prices, best_prices))
             clock("polish", t0)
 
         if local_search and best is not None:
