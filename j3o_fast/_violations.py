@@ -1,4 +1,4 @@
-"""The record verifiers use for one violated constraint family."""
+"""The record verifiers use for one violated constraint family, and the summary of a report."""
 
 from dataclasses import dataclass
 
@@ -14,3 +14,10 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.constraint}: {self.count} violated, worst {self.worst_where} by {self.worst_amount:.3g}"
+
+
+def summarize(head: str, violations: tuple, tol: float) -> str:
+    """``head`` (the recomputed objective) followed by 'all constraints hold' or one line per violation."""
+    if not violations:
+        return head + f"all constraints hold (tol {tol:g})"
+    return head + "VIOLATED:\n  " + "\n  ".join(str(v) for v in violations)

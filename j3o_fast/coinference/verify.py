@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._violations import Violation
+from .._violations import Violation, summarize
 
 from ..errors import InvalidInputError
 from .instance import CoInferenceInstance
@@ -37,10 +37,7 @@ class PlanReport:
         return self.ok
 
     def summary(self) -> str:
-        head = f"energy (recomputed) {self.energy_j:.6g} J; "
-        if self.ok:
-            return head + f"all constraints hold (tol {self.tol:g})"
-        return head + "VIOLATED:\n  " + "\n  ".join(str(v) for v in self.violations)
+        return summarize(f"energy (recomputed) {self.energy_j:.6g} J; ", self.violations, self.tol)
 
 
 class _Found:

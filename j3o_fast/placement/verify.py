@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._violations import Violation
+from .._violations import Violation, summarize
 
 from .instance import PlacementInstance
 from .solution import PlacementSolution
@@ -29,10 +29,7 @@ class VerificationReport:
         return self.ok
 
     def summary(self) -> str:
-        head = f"objective (recomputed) {self.objective:.6f}; "
-        if self.ok:
-            return head + f"all constraints hold (tol {self.tol:g})"
-        return head + "VIOLATED:\n  " + "\n  ".join(str(v) for v in self.violations)
+        return summarize(f"objective (recomputed) {self.objective:.6f}; ", self.violations, self.tol)
 
 
 def _excess(report: list, name: str, excess: np.ndarray, where, tol: float) -> None:
