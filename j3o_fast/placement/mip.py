@@ -56,6 +56,20 @@ class PlacementModel:
         return 0, nx, nx + ny, nx + ny + nl, nx + ny + nl + nh
 
 
+def cost_unit(pair_rate: np.ndarray, total_rate: float) -> tuple[float, float]:
+    """LP cost unit and objective scale for routing pairs with these rates (queries/s).
+
+    Costs rate*accuracy are divided by the mean pair rate, so they are of order one whatever the
+    instance size: divided by the total rate they would shrink to ~1/P, and HiGHS' absolute dual
+    tolerance (1e-7) would stop short of the optimum on large instances. The LP value times
+    ``objective_scale`` = unit / total_rate is the pairs' contribution to A (0 without pairs).
+    """
+    if len(pair_rate) == 0:
+        return 1.0, 0.0
+    unit = float(pair_rate.mean())
+    return unit, unit / total_rate
+
+
 def build_model(instance: PlacementInstance) -> PlacementModel:
     """Assemble (P) vectorised as one sparse matrix (see module docstring)."""
     inst = instance
@@ -92,10 +106,7 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     c_cols = c0 + np.arange(P)
     n_cols = c0 + P
 
-    # Costs in units of the mean pair's rate, so they are of order one whatever the instance size:
-    # divided by the total rate they shrink to ~1/P, and HiGHS' absolute dual tolerance (1e-7)
-    # would then stop short of the optimum on large instances.
-    unit = float(pair_rate.mean()) if P else 1.0
+    unit, objective_scale = cost_unit(pair_rate, inst.total_rate)
     cost = np.zeros(n_cols)
     cost[l_cols] = pair_rate[l_pair] * inst.accuracy[l_model, pair_task[l_pair]] / unit
     cost[h_cols] = pair_rate[h_pair] * inst.accuracy[h_model, pair_task[h_pair]] / unit
@@ -153,7 +164,7 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     return PlacementModel(
         pair_client=pair_client, pair_task=pair_task, x_client=x_client, x_model=x_model,
         y_edge=y_edge, y_model=y_model, l_pair=l_pair, l_model=l_model, h_pair=h_pair,
-        h_model=h_model, cost=cost, objective_scale=unit / inst.total_rate if P else 1.0, matrix=matrix,
+        h_model=h_model, cost=cost, objective_scale=objective_scale, matrix=matrix,
         row_upper=np.concatenate(upper), n_binary=nx + ny,
     )
 

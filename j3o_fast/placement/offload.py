@@ -19,6 +19,7 @@ import numpy as np
 
 from .._threads import WorkerPool, resolve_threads
 from .instance import PlacementInstance
+from .mip import cost_unit
 from .prices import Prices
 from .repair import repair_routing
 from .solution import PlacementSolution, Routes
@@ -49,9 +50,8 @@ class _EdgeLP:
         self.row_backhaul, self.row_gpu = P + 2 * C, P + 2 * C + 1
         self.row_cap = P + 2 * C + 2
         n_rows = self.row_cap + (M if inst.batching else 0)
-        # Costs in units of the mean pair's rate (order one at any size; see mip.build_model).
-        self.unit = float(self.pair_rate.mean()) if P else 1.0
-        self.objective_scale = self.unit / inst.total_rate if P else 0.0   # A contributed = this * LP value
+        # Costs in units of the mean pair's rate; A contributed = objective_scale * LP value.
+        self.unit, self.objective_scale = cost_unit(self.pair_rate, inst.total_rate)
 
         self.col_kind = np.zeros(0, dtype=np.int8)
         self.col_pair = np.zeros(0, dtype=np.int64)
