@@ -96,8 +96,8 @@ def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, mo
     stops the search between LP solves; edges not reached keep their onloading.
     """
     deadline = None if time_budget is None else time.perf_counter() + time_budget
-    x = off.raw.client_models
-    y = off.raw.edge_models.copy()
+    x = off.x
+    y = off.y.copy()
     lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
     active = [e_lp for e_lp in lp.edges if e_lp.P > 0]
     found = lp.pool.map(lambda e_lp: _search_edge(inst, e_lp, x, y[e_lp.edge], moves_per_round=moves_per_round,

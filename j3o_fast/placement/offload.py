@@ -12,12 +12,13 @@ same at 10 and at 100,000 clients (divided by the total rate, costs of large ins
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
 
 from .._threads import WorkerPool, resolve_threads
+from .._validate import readonly
 from .instance import PlacementInstance
 from .mip import cost_unit
 from .prices import Prices
@@ -57,6 +58,8 @@ class _EdgeLP:
         self.col_pair = np.zeros(0, dtype=np.int64)
         self.col_model = np.zeros(0, dtype=np.int64)
         self.col_of = {_LOCAL: np.full((P, M), -1, dtype=np.int64), _EDGE: np.full((P, M), -1, dtype=np.int64)}
+        self._routed = {_LOCAL: np.zeros(0, dtype=np.int64), _EDGE: np.zeros(0, dtype=np.int64)}  # columns by kind
+        self._cover = inst.cover[:, self.pair_task].T                # (P, M): model m serves pair p's task
 
         h = highspy.Highs()
         h.silent()
@@ -75,6 +78,7 @@ class _EdgeLP:
         self.highs = h
         self._key = None                     # onloading of the last solve
         self._upper = np.zeros(0)            # column upper bounds in the model
+        self._row_upper = None               # upper bounds of the GPU row and the cap rows in the model
         self.last = None                     # (values, duals, objective) of the last solve
         self.cloud_upper = 1.0 if cloud else 0.0
         self._add_columns(_CLOUD, np.arange(P), np.full(P, -1))
@@ -117,6 +121,7 @@ class _EdgeLP:
         self.col_model = np.concatenate([self.col_model, models])
         if kind != _CLOUD:
             self.col_of[kind][pairs, models] = first + np.arange(k)
+            self._routed[kind] = np.concatenate([self._routed[kind], first + np.arange(k)])
 
     def set_onloading(self, x: np.ndarray, y_edge: np.ndarray) -> bool:
         """Open the columns of onloaded models (adding new ones), close the others; fix GPU and cap rows.
@@ -128,29 +133,27 @@ class _EdgeLP:
         if key == self._key:
             return False
         self._key = key
-        cover_pt = inst.cover[:, self.pair_task].T                          # (P, M)
-        wanted = {_LOCAL: cover_pt & x[self.pair_client], _EDGE: cover_pt & y_edge[None, :]}
+        wanted = {_LOCAL: self._cover & x[self.pair_client], _EDGE: self._cover & y_edge[None, :]}
         for kind, mask in wanted.items():
             p, m = np.nonzero(mask & (self.col_of[kind] < 0))
             self._add_columns(kind, p, m)
         upper = np.full(len(self.col_kind), self.cloud_upper)
-        routed = self.col_kind != _CLOUD
-        p, m, kinds = self.col_pair[routed], self.col_model[routed], self.col_kind[routed]
-        upper[routed] = np.where(kinds == _LOCAL, wanted[_LOCAL][p, m], wanted[_EDGE][p, m])
-        previous = np.full(len(upper), np.nan)  # new columns compare unequal
-        previous[:len(self._upper)] = self._upper
-        changed = np.nonzero(upper != previous)[0].astype(np.int32)
+        local, edge = self._routed[_LOCAL], self._routed[_EDGE]
+        upper[local] = wanted[_LOCAL][self.col_pair[local], self.col_model[local]]
+        upper[edge] = wanted[_EDGE][self.col_pair[edge], self.col_model[edge]]
+        n_old = len(self._upper)
+        changed = np.nonzero(upper[:n_old] != self._upper)[0]
+        changed = np.concatenate([changed, np.arange(n_old, len(upper))]).astype(np.int32)  # new columns
         if len(changed):
             self.highs.changeColsBounds(len(changed), changed, np.zeros(len(changed)), upper[changed])
         self._upper = upper
-        fixed = float((inst.edge_fixed_share[self.edge] * y_edge).sum())
-        rows = [self.row_gpu]
-        ub = [max(1.0 - fixed, 0.0)]
-        if inst.batching:
-            rows += list(self.row_cap + np.arange(inst.n_models))
-            ub += list(y_edge.astype(np.float64))
-        self.highs.changeRowsBounds(len(rows), np.array(rows, dtype=np.int32), np.full(len(rows), -_INF),
-                                    np.array(ub))
+        # GPU time left after the fixed batch shares, and (window mode) the batch caps: 1 if onloaded.
+        row_upper = np.concatenate([[max(1.0 - float(inst.edge_fixed_share[self.edge] @ y_edge), 0.0)],
+                                    y_edge.astype(np.float64) if inst.batching else []])
+        if not np.array_equal(row_upper, self._row_upper):
+            rows = self.row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
+            self.highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -_INF), row_upper)
+            self._row_upper = row_upper
         return True
 
     def restore(self, x: np.ndarray, y_edge: np.ndarray, solved: tuple[np.ndarray, np.ndarray, float]) -> None:
@@ -186,19 +189,48 @@ class _EdgeLP:
         return self.last
 
 
-@dataclass(frozen=True, eq=False)
 class Offloading:
-    """Routing LP outcome for one onloading.
+    """Routing LP outcome for one onloading (x, y).
 
-    ``raw`` is the LP's routing as solved (rows hold to the LP tolerance, about 1e-7);
-    ``objective`` its mean accuracy A; ``duals`` the prices read off the capacity rows.
-    ``repaired()`` gives the exactly feasible solution (placement.md section 3, Certificate).
+    ``objective`` is its mean accuracy A and ``duals`` the prices read off the capacity rows;
+    ``raw`` the LP's routing as solved (rows hold to the LP tolerance, about 1e-7), assembled
+    from the edges' column values on first use: J3O solves many onloadings and needs the routing
+    of few. ``repaired()`` gives the exactly feasible solution (placement.md section 3,
+    Certificate).
     """
 
-    raw: PlacementSolution
-    objective: float
-    duals: Prices
-    instance: PlacementInstance
+    def __init__(self, instance: PlacementInstance, x: np.ndarray, y: np.ndarray, objective: float,
+                 duals: Prices, parts: list):
+        self.instance = instance
+        self.x, self.y = x, y                # onloading (N, M) and (E, M), bool
+        self.objective = objective
+        self.duals = duals
+        self._parts = parts                  # (edge LP, its column values) per solved edge
+
+    @cached_property
+    def raw(self) -> PlacementSolution:
+        inst = self.instance
+        local, edge = [], []
+        cloud = np.zeros((inst.n_clients, inst.n_tasks))
+        for lp, values in self._parts:
+            # Columns are only ever appended, so the first len(values) describe this solve.
+            n = len(values)
+            kind, pair, model = lp.col_kind[:n], lp.col_pair[:n], lp.col_model[:n]
+            positive = values > 0
+            for k, out in ((_LOCAL, local), (_EDGE, edge)):
+                keep = positive & (kind == k)
+                p = pair[keep]
+                out.append((lp.pair_client[p], lp.pair_task[p], model[keep], values[keep]))
+            is_cloud = kind == _CLOUD
+            p = pair[is_cloud]
+            cloud[lp.pair_client[p], lp.pair_task[p]] = values[is_cloud]
+
+        def routes(parts):
+            if not parts:
+                return Routes.empty()
+            return Routes(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+
+        return PlacementSolution(self.x, self.y, routes(local), routes(edge), cloud, np.zeros_like(cloud))
 
     def repaired(self) -> PlacementSolution:
         return repair_routing(self.instance, self.raw)
@@ -241,12 +273,12 @@ class RoutingLP:
     def solve(self, x: np.ndarray, y: np.ndarray) -> Offloading:
         """Best routing for onloading (x (N, M), y (E, M)); edges whose part did not change are not re-solved."""
         inst = self.instance
-        N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
-        local, edge = [], []
-        cloud = np.zeros((N, K))
+        N, E, M = inst.n_clients, inst.n_edges, inst.n_models
+        x, y = readonly(np.array(x, dtype=bool)), readonly(np.array(y, dtype=bool))  # kept by the result
         mu, beta = np.zeros(N), np.zeros(N)
         nu, gamma, kappa = np.zeros(E), np.zeros(E), np.zeros((E, M))
         objective = 0.0
+        parts = []
 
         def solve_edge(lp: _EdgeLP):
             changed = lp.set_onloading(x, y[lp.edge])
@@ -255,25 +287,11 @@ class RoutingLP:
         active = [lp for lp in self.edges if lp.P > 0]
         for lp, (values, duals, obj) in zip(active, self.pool.map(solve_edge, active)):
             objective += obj
-            positive = values > 0
-            for kind, out in ((_LOCAL, local), (_EDGE, edge)):
-                keep = positive & (lp.col_kind == kind)
-                p = lp.col_pair[keep]
-                out.append((lp.pair_client[p], lp.pair_task[p], lp.col_model[keep], values[keep]))
-            is_cloud = lp.col_kind == _CLOUD
-            p = lp.col_pair[is_cloud]
-            cloud[lp.pair_client[p], lp.pair_task[p]] = values[is_cloud]
+            parts.append((lp, values))
             mu[lp.clients] = duals[lp.row_compute:lp.row_compute + lp.C]
             beta[lp.clients] = duals[lp.row_uplink:lp.row_uplink + lp.C]
             gamma[lp.edge] = duals[lp.row_backhaul]
             nu[lp.edge] = duals[lp.row_gpu]
             if inst.batching:
                 kappa[lp.edge] = duals[lp.row_cap:lp.row_cap + M]
-
-        def routes(parts):
-            if not parts:
-                return Routes.empty()
-            return Routes(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
-
-        raw = PlacementSolution(x, y, routes(local), routes(edge), cloud, np.zeros_like(cloud))
-        return Offloading(raw=raw, objective=objective, duals=Prices(mu, beta, nu, gamma, kappa), instance=inst)
+        return Offloading(inst, x, y, objective, Prices(mu, beta, nu, gamma, kappa), parts)
