@@ -69,7 +69,7 @@ def _polish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading,
     keep_x, keep_y = _carried(instance, best)
     for theta in thetas:
         refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y), pool=lp.pool)
-        if _key(refill.x, refill.y) == _key(best.raw.client_models, best.raw.edge_models):
+        if _key(refill.x, refill.y) == _key(best.x, best.y):
             continue
         off = lp.solve(refill.x, refill.y)
         if off.objective > best.objective:
@@ -86,7 +86,7 @@ def _fill_client_memory(instance: PlacementInstance, cands, lp: RoutingLP, best:
     out, because where the edge's capacity binds a local model takes the overflow, which the
     relaxed greedy (one best route per pair) cannot see.
     """
-    x, y = best.raw.client_models, best.raw.edge_models
+    x, y = best.x, best.y
     fill = greedy_onload(instance, cands, best.duals, cloud_available=True, fixed=(x, np.zeros_like(y)),
                          eligible=~cands.is_edge, pool=lp.pool)
     if not (fill.x & ~x).any():
@@ -103,13 +103,14 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     """Solve (P) approximately by J3O; the returned solution always verifies.
 
     Parameters follow placement.md section 3: ``price_update`` 'dual' (theta <- (1-a)*theta +
-    a*duals, a = ``damping``) or 'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis``
-    (accuracy per query) favours the models of the previous onloading in the greedy, so a price
-    change swaps a model only for a real gain (fewer LP pivots, less oscillation); ``polish`` the
-    unload-and-refill step and the clients' memory fill; ``local_search`` the edge-model swaps of local_search.py, given
-    a fifth of the main loop's time (at least 0.25 s); ``with_bound`` also solves the LP relaxation for
-    ``upper_bound``; ``threads`` edge LPs are solved at once (None: every usable core; the
-    result does not depend on it, except through ``time_limit`` and the search's time budget).
+    a*duals, a = ``damping``; the first update, from theta = 0, takes the duals whole) or
+    'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis`` (accuracy per query) favours the models
+    of the previous onloading in the greedy, so a price change swaps a model only for a real gain
+    (fewer LP pivots, less oscillation); ``polish`` the unload-and-refill step and the clients'
+    memory fill; ``local_search`` the edge-model swaps of local_search.py, given a fifth of the main
+    loop's time (at least 0.25 s); ``with_bound`` also solves the LP relaxation for ``upper_bound``;
+    ``threads`` edge LPs are solved at once (None: every usable core; the result does not depend on
+    it, except through ``time_limit`` and the search's time budget).
     Status 'feasible' (a heuristic), or 'time_limit' when ``time_limit`` stopped the loop.
 
     >>> from j3o_fast.placement import generate, verify
@@ -163,7 +164,10 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
 
             t0 = time.perf_counter()
             if price_update == "dual":
-                prices = dual_update(prices, off.duals, damping)
+                # Damping averages LP duals to calm their oscillation; the start theta = 0 is no
+                # estimate of any price, so the first update takes the duals whole (damped toward
+                # 0 they undervalue every resource and the second onloading collapses).
+                prices = dual_update(prices, off.duals, 1.0 if k == 0 else damping)
             else:
                 usage = relaxed_usage(instance, cands, onload)
                 prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
