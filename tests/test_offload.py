@@ -8,6 +8,7 @@ from j3o_fast.placement import generate, solve_mip, verify
 from j3o_fast.placement.offload import RoutingLP
 from j3o_fast.placement.onload import build_candidates, greedy_onload
 from j3o_fast.placement.prices import Prices, dual_update
+from j3o_fast.placement.usage import routing_usage
 
 
 def random_onloading(inst, rng, density):
@@ -124,3 +125,21 @@ def test_restore_stands_for_a_solve_at_that_onloading():
         assert verify(inst, restored.repaired()).ok
         fresh = RoutingLP(inst).solve(x, y)
         assert restored.objective == pytest.approx(fresh.objective, abs=1e-9)
+
+
+def test_routing_read_after_later_solves_is_that_solves_routing():
+    """An outcome assembles its routing on first read, after later solves have added columns to
+    the same edge LPs: it must still be the routing of its own onloading, worth its objective."""
+    inst = generate("taskonomy", 40, 2, 3, window=0.05)
+    rng = np.random.default_rng(11)
+    lp = RoutingLP(inst)
+    given, outcomes = [], []
+    for density in (0.2, 0.5, 0.8, 0.3):  # denser onloadings open columns the earlier ones lacked
+        x, y = random_onloading(inst, rng, density)
+        outcomes.append(lp.solve(x, y))
+        given.append((x.copy(), y.copy()))
+        x[:] = True  # the caller's arrays may change after the solve; the outcome keeps its own
+    for (x, y), off in zip(given, outcomes):
+        assert np.array_equal(off.raw.client_models, x) and np.array_equal(off.raw.edge_models, y)
+        assert routing_usage(inst, off.raw).objective == pytest.approx(off.objective, rel=1e-9)
+        assert verify(inst, off.repaired()).ok
