@@ -202,6 +202,19 @@ def _new_highs(*, threads: int | None, time_limit: float | None, verbose: bool) 
     return h
 
 
+def _run(h: highspy.Highs) -> None:
+    """``h.run()``; once more after resetting HiGHS' thread scheduler if it refused to start.
+
+    HiGHS sizes one scheduler per process at its first run. A later run that asks for another
+    explicit ``threads`` (say 2 after the edge LPs' 1) stops before solving, status 'Not Set'
+    ("global scheduler has already been initialized"): the scheduler is rebuilt for it.
+    """
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
 def decision_from_columns(instance: PlacementInstance, model: PlacementModel, values: np.ndarray) -> PlacementSolution:
     """Round x, y; read l, h, c; repair the routing to exact feasibility."""
     inst = instance
@@ -269,7 +282,7 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
     start.col_value = np.zeros(lp.num_col_)  # all dropped: always feasible
     start.value_valid = True
     h.setSolution(start)
-    h.run()
+    _run(h)
     t_solve = time.perf_counter() - t0 - t_build
 
     status = _STATUS.get(h.getModelStatus(), "error")
@@ -307,7 +320,7 @@ def _relaxation_value(instance: PlacementInstance, threads: int | None) -> float
     h = _new_highs(threads=threads, time_limit=None, verbose=False)
     model = build_model(instance)
     h.passModel(to_highs(model, integer=False))
-    h.run()
+    _run(h)
     if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
         return 0.0
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
