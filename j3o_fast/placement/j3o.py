@@ -6,8 +6,8 @@ seen; stop when the onloading repeats, when A changes by less than ``tol`` (rela
 best has not improved for ``patience`` rounds, or after ``max_iter`` rounds. Then polish:
 unload models that carry no traffic, refill the freed memory greedily at the final prices,
 re-solve, keep it if better; then fill the clients' free memory (``_fill_client_memory``, which
-never lowers A). Last, the edge-model search of local_search.py, and the clients' fill again if
-the search changed the edges.
+never lowers A). Last, the edge-model search of local_search.py alternated with the clients' fill
+until neither gains (or its time budget runs out).
 """
 
 from __future__ import annotations
@@ -95,6 +95,37 @@ def _fill_client_memory(instance: PlacementInstance, cands, lp: RoutingLP, best:
     return off if off.objective > best.objective else best
 
 
+SEARCH_SHARE = 0.2     # the edge search's time budget, as a share of the main loop's time ...
+SEARCH_MIN_S = 1.0    # ... and at least this (s)
+
+
+def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, fill: bool, times: dict,
+                     *, deadline: float) -> Offloading:
+    """Alternate the edge-model search and (``fill``) the clients' memory fill until neither gains.
+
+    Block-coordinate ascent: new edge models change which local models pay, and new local
+    models free edge capacity for other edge models, so each step can open moves for the other.
+    Stops at ``deadline`` (between LP solves) or when a round of both finds nothing.
+    """
+    settled: dict = {}
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        searched = improve_edges(instance, lp, best, time_budget=max(deadline - time.perf_counter(), 0.0),
+                                 settled=settled)
+        times["local_search"] += time.perf_counter() - t0
+        if searched is best:
+            break
+        best = searched
+        if fill:  # new edge models: the clients' fill may differ
+            t0 = time.perf_counter()
+            filled = _fill_client_memory(instance, cands, lp, best)
+            times["polish"] += time.perf_counter() - t0
+            if filled is best:
+                break
+            best = filled
+    return best
+
+
 def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 3, tol: float = 1e-5,
               price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
@@ -107,8 +138,9 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis`` (accuracy per query) favours the models
     of the previous onloading in the greedy, so a price change swaps a model only for a real gain
     (fewer LP pivots, less oscillation); ``polish`` the unload-and-refill step and the clients'
-    memory fill; ``local_search`` the edge-model swaps of local_search.py, given a fifth of the main
-    loop's time (at least 0.25 s); ``with_bound`` also solves the LP relaxation for ``upper_bound``;
+    memory fill; ``local_search`` the edge-model moves of local_search.py alternated with the
+    clients' fill, given a fifth of the main loop's time (at least 1 s, which instances of a few
+    hundred clients never use up); ``with_bound`` also solves the LP relaxation for ``upper_bound``;
     ``threads`` edge LPs are solved at once (None: every usable core; the result does not depend on
     it, except through ``time_limit`` and the search's time budget).
     Status 'feasible' (a heuristic), or 'time_limit' when ``time_limit`` stopped the loop.
@@ -187,17 +219,11 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             clock("polish", t0)
 
         if local_search and best is not None:
-            t0 = time.perf_counter()
-            # The search is a finishing step: a fifth of the main loop's time (at least a quarter
-            # second, which small instances never use up).
+            # The search is a finishing step: a share of the main loop's time, and at least a
+            # second, enough for the search to converge up to about a thousand clients.
             loop_time = time.perf_counter() - t_start
-            searched = improve_edges(instance, lp, best, time_budget=max(0.25, 0.2 * loop_time))
-            clock("local_search", t0)
-            if polish and searched is not best:  # new edge models: the clients' fill may differ
-                t0 = time.perf_counter()
-                searched = _fill_client_memory(instance, cands, lp, searched)
-                clock("polish", t0)
-            best = searched
+            best = _search_and_fill(instance, cands, lp, best, polish, times,
+                                    deadline=time.perf_counter() + max(SEARCH_MIN_S, SEARCH_SHARE * loop_time))
     finally:
         lp.close()
 

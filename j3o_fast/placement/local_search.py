@@ -1,16 +1,19 @@
 """Edge-model search after J3O's outer loop (placement.md section 3: closing the tail).
 
 The routing LP separates by edge, so one edge's onloading can be changed and judged by
-re-solving that edge's LP alone. Moves on edge e: add a model, or swap an onloaded model for
-another, within the edge's memory and fixed-GPU-time limits. Moves are ranked by LP pricing: the
-reduced value of the columns a new model m would bring, at the duals of the edge's current LP,
+re-solving that edge's LP alone. Moves on edge e, within the edge's memory and fixed-GPU-time
+limits: single moves (add a model, or swap an onloaded model for another) and, when none of those
+improves, multi-model moves (take out one or two models, put in what fits of the best ranked:
+two small models for one large one or the reverse: single swaps reach these only through a worse
+onloading, which the search never accepts). Moves are ranked by LP pricing: the reduced value
+of the columns a new model m would bring, at the duals of the edge's current LP,
 
     gain(m) ~ sum_s max(0, r_s*acc[m,t_s] - pi_s - beta_n*r_s*payload[t_s]/uplink_n - nu_e*r_s*g[m]/speed_e)
               - nu_e*tau0[m]/(W*speed_e)   (window mode)
 
 (pi_s the dual of the slot's conservation row; objective in queries/s, not divided by the total
-rate). Only the best ranked moves are judged exactly by the LP; an improving move is kept and
-the edge is searched again.
+rate). Only the best ranked moves are judged exactly by the LP; the best improving one is kept
+and the edge is searched again.
 """
 
 from __future__ import annotations
@@ -37,14 +40,54 @@ def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
     return gains - nu * inst.edge_fixed_share[e]
 
 
+def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, gains: np.ndarray,
+                   carried: np.ndarray, mem_left: float, share_left: float) -> tuple[list, list]:
+    """Candidate moves (models out, models in) on edge ``e``, best estimated first: the single
+    moves (add one, or swap one for one), then the multi-model moves.
+
+    Out: nothing, one onloaded model, or two (least carried first). In, for each out: the two
+    best-ranked models that fit the freed room alone, and the room packed greedily in rank order
+    (two small models for one large one, or the reverse, in one move). Estimate: LP-pricing gains
+    in minus carried value out (gains of several models in overlap, so a pack is overrated; the
+    LP judges).
+    """
+    onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
+    outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
+    moves = {}
+    for out in outs:
+        free_mem = mem_left + float(inst.memory_mb[list(out)].sum())
+        free_share = share_left + float(inst.edge_fixed_share[e, list(out)].sum())
+        fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
+                   and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
+        intos = [(m,) for m in fitting[:2]]
+        pack, mem, share = [], free_mem, free_share
+        for m in fitting:
+            if inst.memory_mb[m] <= mem + 1e-9 and inst.edge_fixed_share[e, m] <= share + 1e-12:
+                pack.append(m)
+                mem -= inst.memory_mb[m]
+                share -= inst.edge_fixed_share[e, m]
+        if len(pack) > 1:
+            intos.append(tuple(pack))
+        for into in intos:
+            moves[(out, into)] = float(gains[list(into)].sum() - carried[list(out)].sum())
+    ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
+    single = [mv for mv in ranked_moves if len(mv[0]) <= 1 and len(mv[1]) == 1]
+    return single, [mv for mv in ranked_moves if not (len(mv[0]) <= 1 and len(mv[1]) == 1)]
+
+
 def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.ndarray, *, moves_per_round: int,
-                 max_rounds: int, deadline: float | None) -> np.ndarray:
+                 max_rounds: int, deadline: float | None, settled: dict) -> np.ndarray:
     """Best-improvement search on one edge from onloading ``on`` (M,); returns the kept onloading.
 
-    Touches only this edge's LP, so edges can be searched on separate threads.
+    ``settled`` maps an edge to the onloading (``onloading_key``) at which a full round found no
+    improving move: searching there again would repeat that round, so it is skipped. Touches
+    only this edge's LP (and its own ``settled`` entry), so edges can be searched on separate
+    threads.
     """
     e = e_lp.edge
     on = on.copy()
+    if settled.get(e) == e_lp.onloading_key:
+        return on
     for _ in range(max_rounds):
         current = e_lp.last[2]
         gains = _add_gains(inst, e_lp)
@@ -58,50 +101,53 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         np.add.at(carried, e_lp.col_model[routed],
                   values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
                   * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
-        outs = [None] + sorted(np.nonzero(on)[0], key=lambda m: carried[m])
-        moves = []
-        for out in outs:
-            free_mem = mem_left + (inst.memory_mb[out] if out is not None else 0.0)
-            free_share = share_left + (inst.edge_fixed_share[e, out] if out is not None else 0.0)
-            fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
-                       and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
-            moves += [(out, m) for m in fitting[:2]]
-        moves.sort(key=lambda mv: -(gains[mv[1]] - (carried[mv[0]] if mv[0] is not None else 0.0)))
+        singles, multis = _propose_moves(inst, e, on, ranked, gains, carried, mem_left, share_left)
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
         kept = e_lp.last
-        for out, m in moves[:moves_per_round]:
-            if deadline is not None and time.perf_counter() > deadline:
+        # Multi-model moves cost as many LP solves and pay less often: tried only when no single
+        # move improves (they are what escapes that local optimum).
+        cut = False
+        for moves in (singles[:moves_per_round], multis[:moves_per_round]):
+            for out, into in moves:
+                if deadline is not None and time.perf_counter() > deadline:
+                    cut = True
+                    break
+                trial = on.copy()
+                trial[list(out)] = False
+                trial[list(into)] = True
+                e_lp.set_onloading(x, trial)
+                obj = e_lp.solve()[2]
+                if obj > best_obj:
+                    best_move, best_obj, kept = trial, obj, e_lp.last
+            if best_move is not None:
                 break
-            trial = on.copy()
-            if out is not None:
-                trial[out] = False
-            trial[m] = True
-            e_lp.set_onloading(x, trial)
-            obj = e_lp.solve()[2]
-            if obj > best_obj:
-                best_move, best_obj, kept = trial, obj, e_lp.last
         if best_move is not None:
             on = best_move
         e_lp.restore(x, on, kept)  # back to the kept onloading, whose solution is known
         if best_move is None:
+            if not cut:
+                settled[e] = e_lp.onloading_key
             break
     return on
 
 
 def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, moves_per_round: int = 6,
-                  max_rounds: int = 4, time_budget: float | None = None) -> Offloading:
+                  max_rounds: int = 4, time_budget: float | None = None, settled: dict | None = None) -> Offloading:
     """Best-improvement edge-model search from ``off``; returns the better of ``off`` and the result.
 
     Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
-    stops the search between LP solves; edges not reached keep their onloading.
+    stops the search between LP solves; edges not reached keep their onloading. ``settled``
+    (edge -> onloading key, updated in place) carries over from an earlier call on the same LP
+    which edges need no new search (``_search_edge``).
     """
+    settled = {} if settled is None else settled
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     x = off.x
     y = off.y.copy()
     lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
     active = [e_lp for e_lp in lp.edges if e_lp.P > 0]
     found = lp.pool.map(lambda e_lp: _search_edge(inst, e_lp, x, y[e_lp.edge], moves_per_round=moves_per_round,
-                                                  max_rounds=max_rounds, deadline=deadline), active)
+                                                  max_rounds=max_rounds, deadline=deadline, settled=settled), active)
     for e_lp, on in zip(active, found):
         y[e_lp.edge] = on
     result = lp.solve(x, y)

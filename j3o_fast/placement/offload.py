@@ -156,6 +156,11 @@ class _EdgeLP:
             self._row_upper = row_upper
         return True
 
+    @property
+    def onloading_key(self) -> bytes | None:
+        """Bytes identifying the onloading last set (its clients' models and the edge's)."""
+        return self._key
+
     def restore(self, x: np.ndarray, y_edge: np.ndarray, solved: tuple[np.ndarray, np.ndarray, float]) -> None:
         """Go back to an onloading whose solution ``solved`` (an earlier ``last``) is known, without solving.
 

@@ -1,0 +1,96 @@
+"""Edge-model search: moves fit, multi-model moves escape what single swaps cannot, settled edges are
+not searched again, and the result never lowers A and verifies."""
+
+import numpy as np
+import pytest
+
+from j3o_fast.placement import PlacementInstance, generate, verify
+from j3o_fast.placement import offload
+from j3o_fast.placement.j3o import solve_j3o
+from j3o_fast.placement.local_search import _propose_moves, improve_edges
+from j3o_fast.placement.offload import RoutingLP
+
+NAN = float("nan")
+
+
+def one_large_or_two_small(window=None):
+    """One edge of 100 MB: a two-task model L (100 MB, accuracy 0.7) or two single-task models
+    S0, S1 (50 MB each, 0.9). Clients hold no model and the cloud is poor, so {S0, S1} is best,
+    and from {L} no single move helps: adding does not fit, swapping L for one S loses a task."""
+    return PlacementInstance(
+        tasks=("a", "b"), payload_mbit=[0.1, 0.1], cloud_accuracy=[0.3, 0.3],
+        model_names=("L", "S0", "S1"), accuracy=[[0.7, 0.7], [0.9, NAN], [NAN, 0.9]],
+        gflop=[[1.0, 1.0], [1.0, NAN], [NAN, 1.0]], memory_mb=[100.0, 50.0, 50.0],
+        batch_tau0_s=[0.001] * 3, batch_tau1_s=[0.0005] * 3, max_batch=[64] * 3,
+        edge_memory_mb=[100.0], edge_speed=[1.0], edge_backhaul_mbps=[1000.0],
+        client_edge=[0] * 4, client_memory_mb=[10.0] * 4, client_gflops=[10.0] * 4,
+        client_uplink_mbps=[50.0] * 4, rate=[[2.0, 3.0], [1.0, 1.0], [3.0, 2.0], [2.0, 2.0]],
+        batching_window_s=window)
+
+
+@pytest.mark.parametrize("window", [None, 0.05], ids=["no-batching", "window"])
+def test_a_multi_model_move_replaces_one_large_model_by_two_small(window):
+    inst = one_large_or_two_small(window)
+    x = np.zeros((4, 3), dtype=bool)
+    with RoutingLP(inst) as lp:
+        start = lp.solve(x, np.array([[True, False, False]]))
+        for single in ([[False, True, False]], [[False, False, True]]):  # every single move loses
+            assert lp.solve(x, np.array(single)).objective < start.objective
+        found = improve_edges(inst, lp, start)
+        assert found.y.tolist() == [[False, True, True]]
+        assert found.objective > start.objective
+        assert verify(inst, found.repaired()).ok
+
+
+def test_proposed_moves_fit_the_edge():
+    inst = generate("random", 60, 2, 4, window=0.05)
+    on = solve_j3o(inst, threads=1).decision.edge_models
+    rng = np.random.default_rng(0)
+    for e in range(inst.n_edges):
+        gains = rng.random(inst.n_models)
+        carried = np.where(on[e], rng.random(inst.n_models), 0.0)
+        ranked = [m for m in np.argsort(-gains) if not on[e, m]]
+        mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on[e]].sum()
+        share_left = 1.0 - inst.edge_fixed_share[e][on[e]].sum()
+        singles, multis = _propose_moves(inst, e, on[e], ranked, gains, carried, mem_left, share_left)
+        assert singles and all(len(out) <= 1 and len(into) == 1 for out, into in singles)
+        assert all(len(out) == 2 or len(into) >= 2 for out, into in multis)
+        for out, into in singles + multis:
+            assert all(on[e, m] for m in out) and not any(on[e, m] for m in into)
+            trial = on[e].copy()
+            trial[list(out)] = False
+            trial[list(into)] = True
+            assert inst.memory_mb[trial].sum() <= inst.edge_memory_mb[e] + 1e-9
+            assert inst.edge_fixed_share[e][trial].sum() <= 1.0 + 1e-12
+        estimates = [gains[list(into)].sum() - carried[list(out)].sum() for out, into in singles]
+        assert estimates == sorted(estimates, reverse=True)
+
+
+def test_settled_edges_are_not_searched_again(monkeypatch):
+    inst = generate("taskonomy", 80, 3, 2, window=0.05)
+    res = solve_j3o(inst, threads=1, local_search=False)
+    solves = []
+    original = offload._EdgeLP.solve
+    monkeypatch.setattr(offload._EdgeLP, "solve", lambda self: solves.append(self.edge) or original(self))
+    with RoutingLP(inst) as lp:
+        start = lp.solve(res.decision.client_models, res.decision.edge_models)
+        settled = {}
+        first = improve_edges(inst, lp, start, settled=settled)
+        assert set(settled) == {e.edge for e in lp.edges if e.P > 0}  # no budget: every edge ends settled
+        solves.clear()
+        again = improve_edges(inst, lp, first, settled=settled)
+        assert solves == [] and again is first
+        assert first.objective >= start.objective and verify(inst, first.repaired()).ok
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search_never_lowers_a_and_verifies(seed):
+    family = ["nyu", "taskonomy", "random", "random"][seed]
+    inst = generate(family, 40 + 20 * seed, 2, seed, window=0.05 if seed % 2 else None)
+    res = solve_j3o(inst, threads=1, polish=False, local_search=False)
+    with RoutingLP(inst) as lp:
+        start = lp.solve(res.decision.client_models, res.decision.edge_models)
+        found = improve_edges(inst, lp, start)
+        assert found.objective >= start.objective
+        assert np.array_equal(found.x, start.x)
+        assert verify(inst, found.repaired(), claimed_objective=None).ok
