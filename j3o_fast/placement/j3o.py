@@ -63,14 +63,12 @@ def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, 
     return x & sol.client_models, y & sol.edge_models
 
 
-def _polish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, thetas) -> Offloading:
-    """Unload the models that carry no traffic, refill the freed memory greedily at each price
-    vector of ``thetas``, keep the best; then fill the clients' free memory."""
+def _polish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, theta: Prices) -> Offloading:
+    """Unload the models that carry no traffic, refill the freed memory greedily at prices
+    ``theta``, keep the better; then fill the clients' free memory."""
     keep_x, keep_y = _carried(instance, best)
-    for theta in thetas:
-        refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y), pool=lp.pool)
-        if _key(refill.x, refill.y) == _key(best.x, best.y):
-            continue
+    refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y), pool=lp.pool)
+    if _key(refill.x, refill.y) != _key(best.x, best.y):
         off = lp.solve(refill.x, refill.y)
         if off.objective > best.objective:
             best = off
@@ -166,7 +164,6 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     try:
         prices = Prices.zeros(instance)
         best: Offloading | None = None
-        best_prices = prices
         best_iteration = 0
         incumbent = None
         seen: set[bytes] = set()
@@ -192,7 +189,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             clock("lp", t0)
             iterations = k + 1
             if best is None or off.objective > best.objective * (1 + 1e-9):
-                best, best_prices, best_iteration = off, prices, k
+                best, best_iteration = off, k
 
             t0 = time.perf_counter()
             if price_update == "dual":
@@ -215,7 +212,9 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
 
         if polish and best is not None:
             t0 = time.perf_counter()
-            best = _polish(instance, cands, lp, best, (prices, best_prices))
+            # At the final prices: a second refill at the best onloading's prices gained 1e-5
+            # in mean J3O/OPT over the quality study, for a tenth more time.
+            best = _polish(instance, cands, lp, best, prices)
             clock("polish", t0)
 
         if local_search and best is not None:
