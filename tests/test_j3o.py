@@ -65,6 +65,26 @@ def test_at_scale_against_the_lp_bound(family, n_clients, n_edges, window):
     assert res.objective / bound >= 0.97
 
 
+@pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("n_clients,n_edges", [(200, 2), (1000, 5)], ids=["N200", "N1000"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_at_scale_on_more_seeds(family, n_clients, n_edges, window):
+    """Seeds 1-3 of the at-scale cases: no instance below 0.96 of the LP bound.
+
+    A robustness guard beside the 0.97 bar of seed 0, not the bar itself: at 200 clients the LP
+    relaxation can sit 3% above the optimum (``random``, 200 clients, window, seed 3: the MIP's
+    proven optimum is 0.9714 of the bound, J3O 0.990 of the optimum).
+    """
+    ratios = []
+    for seed in (1, 2, 3):
+        inst = generate(family, n_clients, n_edges, seed, window=window)
+        res = solve_j3o(inst)
+        assert verify(inst, res.decision).ok
+        ratios.append(res.objective / lp_upper_bound(inst))
+    print(f"\n{family} N={n_clients} {window}: J3O/UB " + " ".join(f"{r:.4f}" for r in ratios))
+    assert min(ratios) >= 0.96
+
+
 def test_subgradient_prices():
     inst = generate("nyu", 20, 1, 3, window=0.05)
     res = solve_j3o(inst, price_update="subgradient", step0=0.5)
