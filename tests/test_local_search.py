@@ -47,12 +47,14 @@ def test_proposed_moves_fit_the_edge():
     on = solve_j3o(inst, threads=1).decision.edge_models
     rng = np.random.default_rng(0)
     for e in range(inst.n_edges):
-        gains = rng.random(inst.n_models)
+        column_gain = rng.random((30, inst.n_models)) * (rng.random((30, inst.n_models)) < 0.3)
+        fixed = rng.random(inst.n_models) * 0.1
+        gains = column_gain.sum(axis=0) - fixed
         carried = np.where(on[e], rng.random(inst.n_models), 0.0)
         ranked = [m for m in np.argsort(-gains) if not on[e, m]]
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on[e]].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on[e]].sum()
-        singles, multis = _propose_moves(inst, e, on[e], ranked, gains, carried, mem_left, share_left)
+        singles, multis = _propose_moves(inst, e, on[e], ranked, column_gain, fixed, carried, mem_left, share_left)
         assert singles and all(len(out) <= 1 and len(into) == 1 for out, into in singles)
         assert all(len(out) == 2 or len(into) >= 2 for out, into in multis)
         for out, into in singles + multis:
@@ -62,8 +64,10 @@ def test_proposed_moves_fit_the_edge():
             trial[list(into)] = True
             assert inst.memory_mb[trial].sum() <= inst.edge_memory_mb[e] + 1e-9
             assert inst.edge_fixed_share[e][trial].sum() <= 1.0 + 1e-12
-        estimates = [gains[list(into)].sum() - carried[list(out)].sum() for out, into in singles]
-        assert estimates == sorted(estimates, reverse=True)
+        for moves in (singles, multis):  # best estimate first; a set's pairs take their best column
+            estimates = [column_gain[:, list(into)].max(axis=1).sum() - fixed[list(into)].sum()
+                         - carried[list(out)].sum() for out, into in moves]
+            assert estimates == sorted(estimates, reverse=True)
 
 
 def test_settled_edges_are_not_searched_again(monkeypatch):

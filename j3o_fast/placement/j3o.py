@@ -98,12 +98,13 @@ SEARCH_MIN_S = 1.0    # ... and at least this (s)
 
 
 def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, fill: bool, times: dict,
-                     *, deadline: float) -> Offloading:
+                     *, tol: float, deadline: float) -> Offloading:
     """Alternate the edge-model search and (``fill``) the clients' memory fill until neither gains.
 
     Block-coordinate ascent: new edge models change which local models pay, and new local
     models free edge capacity for other edge models, so each step can open moves for the other.
-    Stops at ``deadline`` (between LP solves) or when a round of both finds nothing.
+    Stops at ``deadline`` (between LP solves), when the search finds nothing, or when the fill
+    raises A by less than ``tol`` (relative; the main loop's stopping rule).
     """
     settled: dict = {}
     while time.perf_counter() < deadline:
@@ -118,9 +119,10 @@ def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Of
             t0 = time.perf_counter()
             filled = _fill_client_memory(instance, cands, lp, best)
             times["polish"] += time.perf_counter() - t0
-            if filled is best:
-                break
+            gained = filled.objective > best.objective * (1 + tol)
             best = filled
+            if not gained:
+                break
     return best
 
 
@@ -221,7 +223,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             # The search is a finishing step: a share of the main loop's time, and at least a
             # second, enough for the search to converge up to about a thousand clients.
             loop_time = time.perf_counter() - t_start
-            best = _search_and_fill(instance, cands, lp, best, polish, times,
+            best = _search_and_fill(instance, cands, lp, best, polish, times, tol=tol,
                                     deadline=time.perf_counter() + max(SEARCH_MIN_S, SEARCH_SHARE * loop_time))
     finally:
         lp.close()

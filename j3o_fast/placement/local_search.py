@@ -26,8 +26,14 @@ from .instance import PlacementInstance
 from .offload import Offloading, RoutingLP, _EdgeLP
 
 
-def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
-    """LP-pricing estimate of adding each model to the edge, (M,), in accuracy * queries/s."""
+def _pricing(inst: PlacementInstance, e_lp: _EdgeLP) -> tuple[np.ndarray, np.ndarray]:
+    """LP pricing of new edge models at the duals of the edge's current LP (module docstring).
+
+    Returns the positive reduced value of each pair's column per model, (P, M), and each
+    model's fixed batch cost nu_e*tau0[m]/(W*speed_e), (M,), in accuracy * queries/s. Adding m
+    is estimated at column_gain[:, m].sum() - fixed[m]; adding a set S, each pair taking its best
+    new column, at column_gain[:, S].max(axis=1).sum() - fixed[S].sum().
+    """
     _, d, _ = e_lp.last
     pi = d[:e_lp.P]
     beta = d[e_lp.row_uplink:e_lp.row_uplink + e_lp.C][e_lp.pair_local_client]
@@ -36,20 +42,21 @@ def _add_gains(inst: PlacementInstance, e_lp: _EdgeLP) -> np.ndarray:
     upload = beta * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
     gpu = nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]         # (P, M)
     reduced = r[:, None] * inst.accuracy[:, t].T - pi[:, None] - upload[:, None] - gpu
-    gains = np.where(inst.cover[:, t].T, np.maximum(reduced, 0.0), 0.0).sum(axis=0)
-    return gains - nu * inst.edge_fixed_share[e]
+    column_gain = np.where(inst.cover[:, t].T, np.maximum(reduced, 0.0), 0.0)
+    return column_gain, nu * inst.edge_fixed_share[e]
 
 
-def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, gains: np.ndarray,
-                   carried: np.ndarray, mem_left: float, share_left: float) -> tuple[list, list]:
+def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, column_gain: np.ndarray,
+                   fixed: np.ndarray, carried: np.ndarray, mem_left: float,
+                   share_left: float) -> tuple[list, list]:
     """Candidate moves (models out, models in) on edge ``e``, best estimated first: the single
     moves (add one, or swap one for one), then the multi-model moves.
 
     Out: nothing, one onloaded model, or two (least carried first). In, for each out: the two
     best-ranked models that fit the freed room alone, and the room packed greedily in rank order
-    (two small models for one large one, or the reverse, in one move). Estimate: LP-pricing gains
-    in minus carried value out (gains of several models in overlap, so a pack is overrated; the
-    LP judges).
+    (two small models for one large one, or the reverse, in one move). ``ranked``: the models
+    not onloaded, best single gain first. Estimate: the LP-pricing gain of the models in
+    (``_pricing``) minus the carried value of the models out; the LP judges.
     """
     onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
@@ -69,14 +76,15 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
         if len(pack) > 1:
             intos.append(tuple(pack))
         for into in intos:
-            moves[(out, into)] = float(gains[list(into)].sum() - carried[list(out)].sum())
+            gain = column_gain[:, list(into)].max(axis=1).sum() - fixed[list(into)].sum()
+            moves[(out, into)] = float(gain - carried[list(out)].sum())
     ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
     single = [mv for mv in ranked_moves if len(mv[0]) <= 1 and len(mv[1]) == 1]
     return single, [mv for mv in ranked_moves if not (len(mv[0]) <= 1 and len(mv[1]) == 1)]
 
 
 def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.ndarray, *, moves_per_round: int,
-                 max_rounds: int, deadline: float | None, settled: dict) -> np.ndarray:
+                 multi_moves_per_round: int, max_rounds: int, deadline: float | None, settled: dict) -> np.ndarray:
     """Best-improvement search on one edge from onloading ``on`` (M,); returns the kept onloading.
 
     ``settled`` maps an edge to the onloading (``onloading_key``) at which a full round found no
@@ -90,7 +98,8 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         return on
     for _ in range(max_rounds):
         current = e_lp.last[2]
-        gains = _add_gains(inst, e_lp)
+        column_gain, fixed = _pricing(inst, e_lp)
+        gains = column_gain.sum(axis=0) - fixed
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
         ranked = [m for m in np.argsort(-gains, kind="stable") if not on[m] and gains[m] > 0]
@@ -101,13 +110,13 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         np.add.at(carried, e_lp.col_model[routed],
                   values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
                   * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
-        singles, multis = _propose_moves(inst, e, on, ranked, gains, carried, mem_left, share_left)
+        singles, multis = _propose_moves(inst, e, on, ranked, column_gain, fixed, carried, mem_left, share_left)
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
         kept = e_lp.last
         # Multi-model moves cost as many LP solves and pay less often: tried only when no single
         # move improves (they are what escapes that local optimum).
         cut = False
-        for moves in (singles[:moves_per_round], multis[:moves_per_round]):
+        for moves in (singles[:moves_per_round], multis[:multi_moves_per_round]):
             for out, into in moves:
                 if deadline is not None and time.perf_counter() > deadline:
                     cut = True
@@ -132,9 +141,13 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
 
 
 def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, moves_per_round: int = 6,
-                  max_rounds: int = 4, time_budget: float | None = None, settled: dict | None = None) -> Offloading:
+                  multi_moves_per_round: int = 3, max_rounds: int = 4, time_budget: float | None = None,
+                  settled: dict | None = None) -> Offloading:
     """Best-improvement edge-model search from ``off``; returns the better of ``off`` and the result.
 
+    Per edge and round, the ``moves_per_round`` best single moves are judged by the LP, then, if
+    none improves, the ``multi_moves_per_round`` best multi-model moves; at most ``max_rounds``
+    rounds.
     Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
     stops the search between LP solves; edges not reached keep their onloading. ``settled``
     (edge -> onloading key, updated in place) carries over from an earlier call on the same LP
@@ -147,6 +160,7 @@ def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, mo
     lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
     active = [e_lp for e_lp in lp.edges if e_lp.P > 0]
     found = lp.pool.map(lambda e_lp: _search_edge(inst, e_lp, x, y[e_lp.edge], moves_per_round=moves_per_round,
+                                                  multi_moves_per_round=multi_moves_per_round,
                                                   max_rounds=max_rounds, deadline=deadline, settled=settled), active)
     for e_lp, on in zip(active, found):
         y[e_lp.edge] = on

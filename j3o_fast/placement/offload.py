@@ -57,9 +57,11 @@ class _EdgeLP:
         self.col_kind = np.zeros(0, dtype=np.int8)
         self.col_pair = np.zeros(0, dtype=np.int64)
         self.col_model = np.zeros(0, dtype=np.int64)
-        self.col_of = {_LOCAL: np.full((P, M), -1, dtype=np.int64), _EDGE: np.full((P, M), -1, dtype=np.int64)}
         self._routed = {_LOCAL: np.zeros(0, dtype=np.int64), _EDGE: np.zeros(0, dtype=np.int64)}  # columns by kind
         self._cover = inst.cover[:, self.pair_task].T                # (P, M): model m serves pair p's task
+        self._added_x = np.zeros((C, M), dtype=bool)                 # (client, model) columns added
+        self._added_y = np.zeros(M, dtype=bool)                      # edge models whose columns are added
+        self._local_client = np.zeros(0, dtype=np.int64)             # client index of each local column
 
         h = highspy.Highs()
         h.silent()
@@ -120,8 +122,9 @@ class _EdgeLP:
         self.col_pair = np.concatenate([self.col_pair, pairs])
         self.col_model = np.concatenate([self.col_model, models])
         if kind != _CLOUD:
-            self.col_of[kind][pairs, models] = first + np.arange(k)
             self._routed[kind] = np.concatenate([self._routed[kind], first + np.arange(k)])
+        if kind == _LOCAL:
+            self._local_client = np.concatenate([self._local_client, lc])
 
     def set_onloading(self, x: np.ndarray, y_edge: np.ndarray) -> bool:
         """Open the columns of onloaded models (adding new ones), close the others; fix GPU and cap rows.
@@ -129,18 +132,23 @@ class _EdgeLP:
         Returns False when nothing changed since the last call (the last solution still holds).
         """
         inst = self.inst
-        key = np.packbits(x[self.clients]).tobytes() + np.packbits(y_edge).tobytes()
+        xs = x[self.clients]                                            # (C, M)
+        key = np.packbits(xs).tobytes() + np.packbits(y_edge).tobytes()
         if key == self._key:
             return False
         self._key = key
-        wanted = {_LOCAL: self._cover & x[self.pair_client], _EDGE: self._cover & y_edge[None, :]}
-        for kind, mask in wanted.items():
-            p, m = np.nonzero(mask & (self.col_of[kind] < 0))
-            self._add_columns(kind, p, m)
+        # A model's columns are added the first time it is onloaded at its node (all its pairs at once).
+        new_x = xs & ~self._added_x
+        if new_x.any():
+            self._add_columns(_LOCAL, *np.nonzero(self._cover & new_x[self.pair_local_client]))
+            self._added_x |= new_x
+        new_y = y_edge & ~self._added_y
+        if new_y.any():
+            self._add_columns(_EDGE, *np.nonzero(self._cover & new_y[None, :]))
+            self._added_y |= new_y
         upper = np.full(len(self.col_kind), self.cloud_upper)
-        local, edge = self._routed[_LOCAL], self._routed[_EDGE]
-        upper[local] = wanted[_LOCAL][self.col_pair[local], self.col_model[local]]
-        upper[edge] = wanted[_EDGE][self.col_pair[edge], self.col_model[edge]]
+        upper[self._routed[_LOCAL]] = xs[self._local_client, self.col_model[self._routed[_LOCAL]]]
+        upper[self._routed[_EDGE]] = y_edge[self.col_model[self._routed[_EDGE]]]
         n_old = len(self._upper)
         changed = np.nonzero(upper[:n_old] != self._upper)[0]
         changed = np.concatenate([changed, np.arange(n_old, len(upper))]).astype(np.int32)  # new columns
