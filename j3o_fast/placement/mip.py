@@ -316,8 +316,13 @@ def edge_subinstance(instance: PlacementInstance, edge: int) -> PlacementInstanc
         edge_backhaul_mbps=inst.edge_backhaul_mbps[[edge]])
 
 
-def _relaxation_value(instance: PlacementInstance, threads: int | None) -> float:
-    h = _new_highs(threads=threads, time_limit=None, verbose=False)
+def _relaxation_value(instance: PlacementInstance, threads: int | None, *, serial: bool = False) -> float:
+    """LP relaxation value. ``serial``: one serial simplex with HiGHS' thread count left unset,
+    for solves that run side by side on our own threads (an explicit count could make HiGHS
+    rebuild its process-wide scheduler under a running solve: ``_run``)."""
+    h = _new_highs(threads=None if serial else threads, time_limit=None, verbose=False)
+    if serial:
+        h.setOptionValue("parallel", "off")
     model = build_model(instance)
     h.passModel(to_highs(model, integer=False))
     _run(h)
@@ -347,7 +352,7 @@ def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -
 
     def part_value(e: int) -> float:
         part = edge_subinstance(instance, e)
-        return _relaxation_value(part, 1) * part.total_rate
+        return _relaxation_value(part, None, serial=True) * part.total_rate
 
     with WorkerPool(workers) as pool:
         return sum(pool.map(part_value, np.nonzero(demand > 0)[0])) / instance.total_rate

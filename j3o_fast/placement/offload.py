@@ -65,7 +65,10 @@ class _EdgeLP:
 
         h = highspy.Highs()
         h.silent()
-        h.setOptionValue("threads", 1)  # edges run in parallel instead (RoutingLP)
+        # Serial dual simplex: edges run in parallel instead (RoutingLP). The 'threads' option is
+        # left unset: HiGHS sizes one scheduler per process at its first run and refuses later
+        # runs that ask for another explicit count, and a simplex LP never uses it.
+        h.setOptionValue("parallel", "off")
         h.setOptionValue("presolve", "off")  # keep the basis between re-solves
         # Rows are already divided by their capacities; HiGHS' own scaling only slows re-solves.
         h.setOptionValue("simplex_scale_strategy", 0)
