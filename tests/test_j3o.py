@@ -164,3 +164,12 @@ def test_no_demand():
 def test_bad_options(kwargs, message):
     with pytest.raises(InvalidInputError, match=message):
         solve_j3o(generate("nyu", 3, 1, 0), **kwargs)
+
+
+def test_highs_thread_counts_in_any_order():
+    """MIPs with any thread count and J3O's edge LPs share HiGHS' process-wide scheduler."""
+    inst = generate("nyu", 10, 1, 0, window=0.05)
+    a = solve_j3o(inst, threads=1).objective
+    for threads in (2, None, 1):
+        assert solve_mip(inst, threads=threads).status == "optimal"
+        assert solve_j3o(inst, threads=threads).objective == a
