@@ -3,11 +3,12 @@ not searched again, and the result never lowers A and verifies."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from j3o_fast.placement import PlacementInstance, generate, verify
 from j3o_fast.placement import offload
 from j3o_fast.placement.j3o import solve_j3o
-from j3o_fast.placement.local_search import _propose_moves, improve_edges
+from j3o_fast.placement.local_search import _move_bound, _pricing, _propose_moves, improve_edges
 from j3o_fast.placement.offload import RoutingLP
 
 NAN = float("nan")
@@ -48,13 +49,13 @@ def test_proposed_moves_fit_the_edge():
     rng = np.random.default_rng(0)
     for e in range(inst.n_edges):
         column_gain = rng.random((30, inst.n_models)) * (rng.random((30, inst.n_models)) < 0.3)
-        fixed = rng.random(inst.n_models) * 0.1
-        gains = column_gain.sum(axis=0) - fixed
+        row_term = rng.random(inst.n_models) * 0.2 - 0.1
+        gains = column_gain.sum(axis=0) + row_term
         carried = np.where(on[e], rng.random(inst.n_models), 0.0)
         ranked = [m for m in np.argsort(-gains) if not on[e, m]]
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on[e]].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on[e]].sum()
-        singles, multis = _propose_moves(inst, e, on[e], ranked, column_gain, fixed, carried, mem_left, share_left)
+        singles, multis = _propose_moves(inst, e, on[e], ranked, column_gain, row_term, carried, mem_left, share_left)
         assert singles and all(len(out) <= 1 and len(into) == 1 for out, into in singles)
         assert all(len(out) == 2 or len(into) >= 2 for out, into in multis)
         for out, into in singles + multis:
@@ -65,7 +66,7 @@ def test_proposed_moves_fit_the_edge():
             assert inst.memory_mb[trial].sum() <= inst.edge_memory_mb[e] + 1e-9
             assert inst.edge_fixed_share[e][trial].sum() <= 1.0 + 1e-12
         for moves in (singles, multis):  # best estimate first; a set's pairs take their best column
-            estimates = [column_gain[:, list(into)].max(axis=1).sum() - fixed[list(into)].sum()
+            estimates = [column_gain[:, list(into)].max(axis=1).sum() + row_term[list(into)].sum()
                          - carried[list(out)].sum() for out, into in moves]
             assert estimates == sorted(estimates, reverse=True)
 
@@ -98,3 +99,57 @@ def test_search_never_lowers_a_and_verifies(seed):
         assert found.objective >= start.objective
         assert np.array_equal(found.x, start.x)
         assert verify(inst, found.repaired(), claimed_objective=None).ok
+
+
+def dual_objective(e_lp, duals):
+    """b'y + sum_j u_j max(0, c_j - a_j'y) of the edge LP as HiGHS holds it, in units of A."""
+    lp = e_lp.highs.getLp()
+    a = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                       np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+    y = duals / e_lp.unit
+    reduced = np.asarray(lp.col_cost_) - a.T @ y
+    return (np.asarray(lp.row_upper_) @ y + np.asarray(lp.col_upper_) @ np.maximum(reduced, 0.0)) * e_lp.objective_scale
+
+
+def bound_instances():
+    for window in (None, 0.05):
+        for seed, family in enumerate(["nyu", "taskonomy", "random"]):
+            yield generate(family, 40, 2, seed, window=window)
+        yield generate("random", 120, 2, 0, window=window)                        # GPU time binds
+        for seed in range(2):
+            yield generate("random", 80, 2, seed, window=window, max_batch=(2, 4, 8))  # batch caps bind
+
+
+def test_move_bound_is_the_dual_objective_at_the_current_duals():
+    """Weak duality: the current duals bound the LP of any other onloading of the edge, and the
+    bound of ``_move_bound`` is that dual objective, computed here from HiGHS' own copy of the LP
+    (on instances where the GPU and batch-cap duals are positive, so that every term counts)."""
+    rng = np.random.default_rng(7)
+    checked, priced_gpu, priced_cap = 0, False, False
+    for inst in bound_instances():
+        res = solve_j3o(inst, threads=1, local_search=False)
+        x, y = res.decision.client_models, res.decision.edge_models
+        with RoutingLP(inst) as lp:
+            lp.solve(x, y)
+            for e_lp in (e for e in lp.edges if e.P > 0):
+                on = y[e_lp.edge]
+                _, duals, current = e_lp.last
+                priced_gpu |= duals[e_lp.row_gpu] > 0
+                priced_cap |= inst.batching and (duals[e_lp.row_cap:] > 0).any()
+                column_gain, row_term = _pricing(inst, e_lp)
+                value = column_gain.sum(axis=0) + row_term
+                for _ in range(12):
+                    out = tuple(rng.choice(np.flatnonzero(on), size=min(int(rng.integers(0, 3)), int(on.sum())),
+                                           replace=False))
+                    into = tuple(rng.choice(np.flatnonzero(~on), size=int(rng.integers(0, 3)), replace=False))
+                    trial = on.copy()
+                    trial[list(out)] = False
+                    trial[list(into)] = True
+                    if inst.edge_fixed_share[e_lp.edge][trial].sum() > 1:
+                        continue
+                    bound = current + _move_bound(value, out, into) / inst.total_rate
+                    e_lp.set_onloading(x, trial)
+                    assert bound == pytest.approx(dual_objective(e_lp, duals), rel=1e-9, abs=1e-12)
+                    assert e_lp.solve()[2] <= bound + 1e-9
+                    checked += 1
+    assert checked >= 100 and priced_gpu and priced_cap

@@ -8,12 +8,14 @@ two small models for one large one or the reverse: single swaps reach these only
 onloading, which the search never accepts). Moves are ranked by LP pricing: the reduced value
 of the columns a new model m would bring, at the duals of the edge's current LP,
 
-    gain(m) ~ sum_s max(0, r_s*acc[m,t_s] - pi_s - beta_n*r_s*payload[t_s]/uplink_n - nu_e*r_s*g[m]/speed_e)
-              - nu_e*tau0[m]/(W*speed_e)   (window mode)
+    gain(m) = sum_s max(0, r_s*acc[m,t_s] - pi_s - beta_n*r_s*payload[t_s]/uplink_n - nu_e*r_s*g[m]/speed_e
+                           - kappa_em*r_s*W/bmax[m])
+              - nu_e*tau0[m]/(W*speed_e) + kappa_em          (kappa and tau0 terms: window mode)
 
-(pi_s the dual of the slot's conservation row; objective in queries/s, not divided by the total
-rate). Only the best ranked moves are judged exactly by the LP; the best improving one is kept
-and the edge is searched again.
+(pi_s the dual of the slot's conservation row, kappa_em of m's batch-cap row, whose bound goes
+from 0 to 1; objective in queries/s, not divided by the total rate). The same duals bound every move's LP value (weak duality, ``_pricing``): a move whose
+bound cannot beat the best so far is dropped unsolved. Only the best ranked moves are judged
+exactly by the LP; the best improving one is kept and the edge is searched again.
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ from .offload import Offloading, RoutingLP, _EdgeLP
 
 
 def _pricing(inst: PlacementInstance, e_lp: _EdgeLP) -> tuple[np.ndarray, np.ndarray]:
-    """LP pricing of new edge models at the duals of the edge's current LP (module docstring).
+    """LP pricing of the edge's models at the duals y of its current LP (module docstring).
 
-    Returns the positive reduced value of each pair's column per model, (P, M), and each
-    model's fixed batch cost nu_e*tau0[m]/(W*speed_e), (M,), in accuracy * queries/s. Adding m
-    is estimated at column_gain[:, m].sum() - fixed[m]; adding a set S, each pair taking its best
-    new column, at column_gain[:, S].max(axis=1).sum() - fixed[S].sum().
+    Returns, in accuracy * queries/s: ``column_gain`` (P, M), the positive part of the reduced
+    value c - a'y of the edge column (pair, model) for every covered pair, and ``row_term`` (M,),
+    how onloading m moves the dual objective through the bounds of its rows: -nu_e*tau0[m]/(W*speed_e)
+    (GPU time left) + kappa_m (its batch cap opens from 0 to 1). Adding m is estimated at
+    column_gain[:, m].sum() + row_term[m].
+
+    Weak duality makes this a bound as well: y stays dual feasible for any other onloading of
+    the edge, with each open column's bound multiplier max(0, c - a'y), so no onloading's LP value
+    exceeds the current one plus sum over models in of (column_gain.sum + row_term) minus the
+    same over models out (``_move_bound``).
     """
     _, d, _ = e_lp.last
     pi = d[:e_lp.P]
@@ -42,12 +50,23 @@ def _pricing(inst: PlacementInstance, e_lp: _EdgeLP) -> tuple[np.ndarray, np.nda
     upload = beta * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
     gpu = nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]         # (P, M)
     reduced = r[:, None] * inst.accuracy[:, t].T - pi[:, None] - upload[:, None] - gpu
+    row_term = -nu * inst.edge_fixed_share[e]
+    if inst.batching:
+        kappa = d[e_lp.row_cap:e_lp.row_cap + inst.n_models]
+        reduced -= kappa[None, :] * r[:, None] * (inst.batching_window_s / inst.max_batch)[None, :]
+        row_term = row_term + kappa
     column_gain = np.where(inst.cover[:, t].T, np.maximum(reduced, 0.0), 0.0)
-    return column_gain, nu * inst.edge_fixed_share[e]
+    return column_gain, row_term
+
+
+def _move_bound(value: np.ndarray, out: tuple, into: tuple) -> float:
+    """Upper bound on the change of the edge's LP value (accuracy * queries/s) by a move, from
+    the per-model values column_gain.sum(axis=0) + row_term of ``_pricing``."""
+    return float(value[list(into)].sum() - value[list(out)].sum())
 
 
 def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, column_gain: np.ndarray,
-                   fixed: np.ndarray, carried: np.ndarray, mem_left: float,
+                   row_term: np.ndarray, carried: np.ndarray, mem_left: float,
                    share_left: float) -> tuple[list, list]:
     """Candidate moves (models out, models in) on edge ``e``, best estimated first: the single
     moves (add one, or swap one for one), then the multi-model moves.
@@ -76,7 +95,7 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
         if len(pack) > 1:
             intos.append(tuple(pack))
         for into in intos:
-            gain = column_gain[:, list(into)].max(axis=1).sum() - fixed[list(into)].sum()
+            gain = column_gain[:, list(into)].max(axis=1).sum() + row_term[list(into)].sum()
             moves[(out, into)] = float(gain - carried[list(out)].sum())
     ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
     single = [mv for mv in ranked_moves if len(mv[0]) <= 1 and len(mv[1]) == 1]
@@ -98,11 +117,11 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         return on
     for _ in range(max_rounds):
         current = e_lp.last[2]
-        column_gain, fixed = _pricing(inst, e_lp)
-        gains = column_gain.sum(axis=0) - fixed
+        column_gain, row_term = _pricing(inst, e_lp)
+        value = column_gain.sum(axis=0) + row_term                     # (M,) see _move_bound
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
-        ranked = [m for m in np.argsort(-gains, kind="stable") if not on[m] and gains[m] > 0]
+        ranked = [m for m in np.argsort(-value, kind="stable") if not on[m] and value[m] > 0]
         # carried value of each onloaded model: its routed queries times their accuracy
         values, _, _ = e_lp.last
         carried = np.zeros(inst.n_models)
@@ -110,8 +129,11 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         np.add.at(carried, e_lp.col_model[routed],
                   values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
                   * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
-        singles, multis = _propose_moves(inst, e, on, ranked, column_gain, fixed, carried, mem_left, share_left)
+        singles, multis = _propose_moves(inst, e, on, ranked, column_gain, row_term, carried, mem_left, share_left)
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
+        # A move whose dual bound cannot beat the best so far is not solved (slack for the LP's
+        # dual tolerance: the bound is exact for exact duals).
+        slack = 1e-7 * max(abs(current), 1e-12)
         kept = e_lp.last
         # Multi-model moves cost as many LP solves and pay less often: tried only when no single
         # move improves (they are what escapes that local optimum).
@@ -121,6 +143,8 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
                 if deadline is not None and time.perf_counter() > deadline:
                     cut = True
                     break
+                if current + _move_bound(value, out, into) / inst.total_rate < best_obj - slack:
+                    continue
                 trial = on.copy()
                 trial[list(out)] = False
                 trial[list(into)] = True
