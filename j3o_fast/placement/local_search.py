@@ -13,9 +13,10 @@ of the columns a new model m would bring, at the duals of the edge's current LP,
               - nu_e*tau0[m]/(W*speed_e) + kappa_em          (kappa and tau0 terms: window mode)
 
 (pi_s the dual of the slot's conservation row, kappa_em of m's batch-cap row, whose bound goes
-from 0 to 1; objective in queries/s, not divided by the total rate). The same duals bound every move's LP value (weak duality, ``_pricing``): a move whose
-bound cannot beat the best so far is dropped unsolved. Only the best ranked moves are judged
-exactly by the LP; the best improving one is kept and the edge is searched again.
+from 0 to 1; objective in queries/s, not divided by the total rate). The same duals bound every
+move's LP value (weak duality, ``_pricing``): a move whose bound cannot beat the best so far is
+dropped unsolved. Only the best ranked moves are judged exactly by the LP; the best improving
+one is kept and the edge is searched again.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ def _pricing(inst: PlacementInstance, e_lp: _EdgeLP) -> tuple[np.ndarray, np.nda
 
     Returns, in accuracy * queries/s: ``column_gain`` (P, M), the positive part of the reduced
     value c - a'y of the edge column (pair, model) for every covered pair, and ``row_term`` (M,),
-    how onloading m moves the dual objective through the bounds of its rows: -nu_e*tau0[m]/(W*speed_e)
-    (GPU time left) + kappa_m (its batch cap opens from 0 to 1). Adding m is estimated at
-    column_gain[:, m].sum() + row_term[m].
+    how onloading m moves the dual objective through the bounds of its rows:
+    -nu_e*tau0[m]/(W*speed_e) (GPU time left) + kappa_m (its batch cap opens from 0 to 1).
+    Adding m is estimated at column_gain[:, m].sum() + row_term[m].
 
     Weak duality makes this a bound as well: y stays dual feasible for any other onloading of
-    the edge, with each open column's bound multiplier max(0, c - a'y), so no onloading's LP value
-    exceeds the current one plus sum over models in of (column_gain.sum + row_term) minus the
-    same over models out (``_move_bound``).
+    the edge, with each open column's bound multiplier max(0, c - a'y), so no onloading's LP
+    value exceeds the current one plus the sum over models in of (column_gain.sum + row_term)
+    minus the same over models out (``_move_bound``).
     """
     _, d, _ = e_lp.last
     pi = d[:e_lp.P]
@@ -171,10 +172,9 @@ def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, mo
 
     Per edge and round, the ``moves_per_round`` best single moves are judged by the LP, then, if
     none improves, the ``multi_moves_per_round`` best multi-model moves; at most ``max_rounds``
-    rounds.
-    Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
+    rounds. Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
     stops the search between LP solves; edges not reached keep their onloading. ``settled``
-    (edge -> onloading key, updated in place) carries over from an earlier call on the same LP
+    (edge -> onloading key, updated in place) carries over, from an earlier call on the same LP,
     which edges need no new search (``_search_edge``).
     """
     settled = {} if settled is None else settled

@@ -206,8 +206,10 @@ def _run(h: highspy.Highs) -> None:
     """``h.run()``; once more after resetting HiGHS' thread scheduler if it refused to start.
 
     HiGHS sizes one scheduler per process at its first run. A later run that asks for another
-    explicit ``threads`` (say 2 after the edge LPs' 1) stops before solving, status 'Not Set'
-    ("global scheduler has already been initialized"): the scheduler is rebuilt for it.
+    explicit ``threads`` (say 2 after a run with 1) stops before solving, status 'Not Set'
+    ("global scheduler has already been initialized"): the scheduler is rebuilt for it. Not
+    for runs side by side on several threads (a rebuild under a running solve): those leave
+    ``threads`` unset, which any scheduler accepts.
     """
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
