@@ -143,6 +143,14 @@ def test_time_limit_status():
     assert verify(inst, res.decision).ok
 
 
+def test_time_limit_bounds_the_search():
+    """The finishing search stops at the caller's time limit, whatever its own budget."""
+    inst = generate("taskonomy", 200, 2, 0, window=0.05)
+    res = solve_j3o(inst, time_limit=1e-6)
+    assert res.status == "time_limit" and res.phase_times["local_search"] == 0.0
+    assert verify(inst, res.decision).ok
+
+
 def test_no_demand():
     from dataclasses import replace
 

@@ -140,9 +140,10 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     (fewer LP pivots, less oscillation); ``polish`` the unload-and-refill step and the clients'
     memory fill; ``local_search`` the edge-model moves of local_search.py alternated with the
     clients' fill, given a fifth of the main loop's time (at least 1 s, which instances of a few
-    hundred clients never use up); ``with_bound`` also solves the LP relaxation for ``upper_bound``;
-    ``threads`` edge LPs are solved at once (None: every usable core; the result does not depend on
-    it, except through ``time_limit`` and the search's time budget).
+    hundred clients never use up) and never past ``time_limit``; ``with_bound`` also solves the
+    LP relaxation for ``upper_bound``; ``threads`` edge LPs are solved at once (None: every
+    usable core; the result does not depend on it, except through ``time_limit`` and the
+    search's time budget).
     Status 'feasible' (a heuristic), or 'time_limit' when ``time_limit`` stopped the loop.
 
     >>> from j3o_fast.placement import generate, verify
@@ -223,8 +224,10 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             # The search is a finishing step: a share of the main loop's time, and at least a
             # second, enough for the search to converge up to about a thousand clients.
             loop_time = time.perf_counter() - t_start
-            best = _search_and_fill(instance, cands, lp, best, polish, times, tol=tol,
-                                    deadline=time.perf_counter() + max(SEARCH_MIN_S, SEARCH_SHARE * loop_time))
+            deadline = time.perf_counter() + max(SEARCH_MIN_S, SEARCH_SHARE * loop_time)
+            if time_limit is not None:  # the caller's limit comes first
+                deadline = min(deadline, t_start + time_limit)
+            best = _search_and_fill(instance, cands, lp, best, polish, times, tol=tol, deadline=deadline)
     finally:
         lp.close()
 
