@@ -73,7 +73,7 @@ def test_at_scale_on_more_seeds(family, n_clients, n_edges, window):
 
     A robustness guard beside the 0.97 bar of seed 0, not the bar itself: at 200 clients the LP
     relaxation can sit 3% above the optimum (``random``, 200 clients, window, seed 3: the MIP's
-    proven optimum is 0.9714 of the bound, J3O 0.990 of the optimum).
+    proven optimum is 0.9714 of the bound, J3O 0.9945 of the optimum).
     """
     ratios = []
     for seed in (1, 2, 3):
