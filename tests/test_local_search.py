@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from j3o_fast.placement import PlacementInstance, generate, verify
 from j3o_fast.placement import offload
 from j3o_fast.placement.j3o import solve_j3o
-from j3o_fast.placement.local_search import _move_bound, _pricing, _propose_moves, improve_edges
+from j3o_fast.placement.local_search import _EdgeDuals, _propose_moves, improve_edges
 from j3o_fast.placement.offload import RoutingLP
 
 NAN = float("nan")
@@ -101,14 +101,22 @@ def test_search_never_lowers_a_and_verifies(seed):
         assert verify(inst, found.repaired()).ok
 
 
-def dual_objective(e_lp, duals):
-    """b'y + sum_j u_j max(0, c_j - a_j'y) of the edge LP as HiGHS holds it, in units of A."""
+def lagrangian_bound(e_lp, duals):
+    """max over x of the edge LP as HiGHS holds it, with its coupling rows (all but the pairs'
+    conservation rows [0, P)) priced at ``duals`` instead of enforced, in units of A: each pair's
+    open columns compete for its one unit, so the pair takes max(0, max_j c_j - a_j'y)."""
     lp = e_lp.highs.getLp()
     a = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
                        np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
     y = duals / e_lp.unit
+    y[:e_lp.P] = 0.0                                    # the conservation rows stay constraints
     reduced = np.asarray(lp.col_cost_) - a.T @ y
-    return (np.asarray(lp.row_upper_) @ y + np.asarray(lp.col_upper_) @ np.maximum(reduced, 0.0)) * e_lp.objective_scale
+    pair = a[:e_lp.P].tocsc().indices                   # every column has one conservation entry first
+    assert len(pair) == lp.num_col_
+    best = np.zeros(e_lp.P)
+    is_open = np.asarray(lp.col_upper_) > 0
+    np.maximum.at(best, pair[is_open], reduced[is_open])
+    return (np.asarray(lp.row_upper_) @ y + best.sum()) * e_lp.objective_scale
 
 
 def bound_instances():
@@ -120,12 +128,13 @@ def bound_instances():
             yield generate("random", 80, 2, seed, window=window, max_batch=(2, 4, 8))  # batch caps bind
 
 
-def test_move_bound_is_the_dual_objective_at_the_current_duals():
-    """Weak duality: the current duals bound the LP of any other onloading of the edge, and the
-    bound of ``_move_bound`` is that dual objective, computed here from HiGHS' own copy of the LP
-    (on instances where the GPU and batch-cap duals are positive, so that every term counts)."""
+def test_move_bound_is_the_lagrangian_bound_at_the_current_duals():
+    """The bound that prunes moves is the LP with its coupling rows priced at the current duals,
+    computed here from HiGHS' own copy of each trial LP; it is never below the trial's optimum,
+    and at the current onloading it is the LP's value (on instances where the GPU and batch-cap
+    duals are positive, so that every term counts)."""
     rng = np.random.default_rng(7)
-    checked, priced_gpu, priced_cap = 0, False, False
+    checked, priced_gpu, priced_cap, moved = 0, False, False, 0
     for inst in bound_instances():
         res = solve_j3o(inst, threads=1, local_search=False)
         x, y = res.decision.client_models, res.decision.edge_models
@@ -136,20 +145,21 @@ def test_move_bound_is_the_dual_objective_at_the_current_duals():
                 _, duals, current = e_lp.last
                 priced_gpu |= duals[e_lp.row_gpu] > 0
                 priced_cap |= inst.batching and (duals[e_lp.row_cap:] > 0).any()
-                column_gain, row_term = _pricing(inst, e_lp)
-                value = column_gain.sum(axis=0) + row_term
+                edge_duals = _EdgeDuals(inst, e_lp, x)
+                assert edge_duals.bound(on) == pytest.approx(current, rel=1e-9)
                 for _ in range(12):
-                    out = tuple(rng.choice(np.flatnonzero(on), size=min(int(rng.integers(0, 3)), int(on.sum())),
-                                           replace=False))
-                    into = tuple(rng.choice(np.flatnonzero(~on), size=int(rng.integers(0, 3)), replace=False))
+                    out = rng.choice(np.flatnonzero(on), size=min(int(rng.integers(0, 3)), int(on.sum())), replace=False)
+                    into = rng.choice(np.flatnonzero(~on), size=int(rng.integers(0, 3)), replace=False)
                     trial = on.copy()
-                    trial[list(out)] = False
-                    trial[list(into)] = True
+                    trial[out] = False
+                    trial[into] = True
                     if inst.edge_fixed_share[e_lp.edge][trial].sum() > 1:
                         continue
-                    bound = current + _move_bound(value, out, into) / inst.total_rate
+                    bound = edge_duals.bound(trial)
                     e_lp.set_onloading(x, trial)
-                    assert bound == pytest.approx(dual_objective(e_lp, duals), rel=1e-9, abs=1e-12)
-                    assert e_lp.solve()[2] <= bound + 1e-9
+                    assert bound == pytest.approx(lagrangian_bound(e_lp, duals), rel=1e-9, abs=1e-12)
+                    optimum = e_lp.solve()[2]
+                    assert optimum <= bound + 1e-9
+                    moved += bound < current - 1e-6  # the bound falls where a model is taken out
                     checked += 1
-    assert checked >= 100 and priced_gpu and priced_cap
+    assert checked >= 100 and priced_gpu and priced_cap and moved >= 10

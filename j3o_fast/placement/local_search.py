@@ -14,9 +14,9 @@ of the columns a new model m would bring, at the duals of the edge's current LP,
 
 (pi_s the dual of the slot's conservation row, kappa_em of m's batch-cap row, whose bound goes
 from 0 to 1; objective in queries/s, not divided by the total rate). The same duals bound every
-move's LP value (weak duality, ``_pricing``): a move whose bound cannot beat the best so far is
-dropped unsolved. Only the best ranked moves are judged exactly by the LP; the best improving
-one is kept and the edge is searched again.
+move's LP value (Lagrangian relaxation, ``_EdgeDuals.bound``): a move whose bound cannot beat
+the best so far is dropped unsolved. Only the best ranked moves are judged exactly by the LP;
+the best improving one is kept and the edge is searched again.
 """
 
 from __future__ import annotations
@@ -29,41 +29,78 @@ from .instance import PlacementInstance
 from .offload import Offloading, RoutingLP, _EdgeLP
 
 
-def _pricing(inst: PlacementInstance, e_lp: _EdgeLP) -> tuple[np.ndarray, np.ndarray]:
-    """LP pricing of the edge's models at the duals y of its current LP (module docstring).
+class _EdgeDuals:
+    """The edge LP's current duals, read as the value of each route (accuracy * queries/s).
 
-    Returns, in accuracy * queries/s: ``column_gain`` (P, M), the positive part of the reduced
-    value c - a'y of the edge column (pair, model) for every covered pair, and ``row_term`` (M,),
-    how onloading m moves the dual objective through the bounds of its rows:
-    -nu_e*tau0[m]/(W*speed_e) (GPU time left) + kappa_m (its batch cap opens from 0 to 1).
-    Adding m is estimated at column_gain[:, m].sum() + row_term[m].
+    ``edge_value`` (P, M): the reduced value of routing pair s to edge model m, net of the
+    coupling rows it uses (-inf where m does not serve s's task),
 
-    Weak duality makes this a bound as well: y stays dual feasible for any other onloading of
-    the edge, with each open column's bound multiplier max(0, c - a'y), so no onloading's LP
-    value exceeds the current one plus the sum over models in of (column_gain.sum + row_term)
-    minus the same over models out (``_move_bound``).
+        v_sm = r_s*acc[m,t_s] - beta_n*r_s*payload[t_s]/uplink_n - nu_e*r_s*g[m]/speed_e
+               - kappa_em*r_s*W/bmax[m]                           (kappa term: window mode)
+
+    and ``fixed_best`` (P,) the best of the routes that do not depend on the edge's onloading:
+    dropping (0), the cloud and the client's own models, likewise net of their rows' duals.
     """
-    _, d, _ = e_lp.last
-    pi = d[:e_lp.P]
-    beta = d[e_lp.row_uplink:e_lp.row_uplink + e_lp.C][e_lp.pair_local_client]
-    nu = d[e_lp.row_gpu]
-    e, n, t, r = e_lp.edge, e_lp.pair_client, e_lp.pair_task, e_lp.pair_rate
-    upload = beta * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
-    gpu = nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]         # (P, M)
-    reduced = r[:, None] * inst.accuracy[:, t].T - pi[:, None] - upload[:, None] - gpu
-    row_term = -nu * inst.edge_fixed_share[e]
-    if inst.batching:
-        kappa = d[e_lp.row_cap:e_lp.row_cap + inst.n_models]
-        reduced -= kappa[None, :] * r[:, None] * (inst.batching_window_s / inst.max_batch)[None, :]
-        row_term = row_term + kappa
-    column_gain = np.where(inst.cover[:, t].T, np.maximum(reduced, 0.0), 0.0)
-    return column_gain, row_term
 
+    def __init__(self, inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray):
+        _, d, _ = e_lp.last
+        C, M = e_lp.C, inst.n_models
+        e, n, t, r, lc = e_lp.edge, e_lp.pair_client, e_lp.pair_task, e_lp.pair_rate, e_lp.pair_local_client
+        self.total_rate = inst.total_rate
+        self.pi = d[:e_lp.P]
+        mu = d[e_lp.row_compute:e_lp.row_compute + C]
+        beta = d[e_lp.row_uplink:e_lp.row_uplink + C]
+        gamma, self.nu = d[e_lp.row_backhaul], d[e_lp.row_gpu]
+        self.kappa = d[e_lp.row_cap:e_lp.row_cap + M] if inst.batching else np.zeros(M)
+        self.share = inst.edge_fixed_share[e]
+        upload = beta[lc] * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+        acc = r[:, None] * inst.accuracy[:, t].T                      # (P, M), NaN where m does not serve t
+        covered = inst.cover[:, t].T
+        value = acc - upload[:, None] - self.nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]
+        if inst.batching:
+            value -= self.kappa[None, :] * r[:, None] * (inst.batching_window_s / inst.max_batch)[None, :]
+        self.edge_value = np.where(covered, value, -np.inf)
+        fixed_best = np.zeros(e_lp.P)
+        if e_lp.cloud_upper > 0:
+            fixed_best = np.maximum(fixed_best, r * inst.cloud_accuracy[t] - upload
+                                    - gamma * r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[e])
+        own = covered & x[n]
+        if own.any():
+            local = acc - mu[lc][:, None] * r[:, None] * inst.gflop[:, t].T / inst.client_gflops[n][:, None]
+            fixed_best = np.maximum(fixed_best, np.where(own, local, -np.inf).max(axis=1))
+        self.fixed_best = fixed_best
+        self.rows = mu.sum() + beta.sum() + gamma                     # b_i*lambda_i of the rows with b_i = 1
 
-def _move_bound(value: np.ndarray, out: tuple, into: tuple) -> float:
-    """Upper bound on the change of the edge's LP value (accuracy * queries/s) by a move, from
-    the per-model values column_gain.sum(axis=0) + row_term of ``_pricing``."""
-    return float(value[list(into)].sum() - value[list(out)].sum())
+    def pricing(self) -> tuple[np.ndarray, np.ndarray]:
+        """LP pricing of the edge's models (module docstring), in accuracy * queries/s.
+
+        ``column_gain`` (P, M): the positive part of the reduced value v_sm - pi_s of the edge
+        column (s, m), pi_s the dual of s's conservation row; ``row_term`` (M,): how onloading m
+        moves the dual objective through its rows' bounds, -nu_e*tau0[m]/(W*speed_e) (GPU time
+        left) + kappa_em (its batch cap opens from 0 to 1). Adding m is estimated at
+        column_gain[:, m].sum() + row_term[m].
+        """
+        column_gain = np.maximum(self.edge_value - self.pi[:, None], 0.0)   # uncovered: -inf -> 0
+        return column_gain, self.kappa - self.nu * self.share
+
+    def bound(self, on: np.ndarray) -> float:
+        """Upper bound on the edge LP's value (A) at onloading ``on`` (M,) bool.
+
+        Lagrangian relaxation of the coupling rows (compute, uplink, backhaul, GPU time, batch
+        caps) at their current duals lambda >= 0, the conservation rows kept, so that each pair
+        takes its best route alone:
+
+            L(on) = sum_i b_i(on)*lambda_i + sum_s max(fixed_best_s, max_{m in on} v_sm)
+
+        with b_gpu = 1 - sum_{m in on} tau0[m]/(W*speed_e), b_cap,m = [m in on], b_i = 1 for
+        the other rows. Every lambda >= 0 gives a bound, and at the current onloading it equals
+        the LP's value (LP duality). Unlike the dual objective at the current duals, it sees what
+        a move takes out: the pairs of a removed model fall back to their next best route.
+        """
+        best = np.maximum(self.fixed_best, self.edge_value[:, on].max(axis=1)) if on.any() else self.fixed_best
+        value = (self.rows + self.nu * max(1.0 - float(self.share @ on), 0.0) + float(self.kappa[on].sum())
+                 + float(best.sum()))
+        return value / self.total_rate
 
 
 def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, column_gain: np.ndarray,
@@ -76,7 +113,7 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
     best-ranked models that fit the freed room alone, and the room packed greedily in rank order
     (two small models for one large one, or the reverse, in one move). ``ranked``: the models
     not onloaded, best single gain first. Estimate: the LP-pricing gain of the models in
-    (``_pricing``) minus the carried value of the models out; the LP judges.
+    (``_EdgeDuals.pricing``) minus the carried value of the models out; the LP judges.
     """
     onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
@@ -118,8 +155,9 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
         return on
     for _ in range(max_rounds):
         current = e_lp.last[2]
-        column_gain, row_term = _pricing(inst, e_lp)
-        value = column_gain.sum(axis=0) + row_term                     # (M,) see _move_bound
+        duals = _EdgeDuals(inst, e_lp, x)
+        column_gain, row_term = duals.pricing()
+        value = column_gain.sum(axis=0) + row_term                     # (M,) estimated gain of adding m
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
         ranked = [m for m in np.argsort(-value, kind="stable") if not on[m] and value[m] > 0]
@@ -132,8 +170,8 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
                   * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
         singles, multis = _propose_moves(inst, e, on, ranked, column_gain, row_term, carried, mem_left, share_left)
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
-        # A move whose dual bound cannot beat the best so far is not solved (slack for the LP's
-        # dual tolerance: the bound is exact for exact duals).
+        # A move whose Lagrangian bound cannot beat the best so far is not solved (slack for the
+        # LP's tolerances: the bound is exact for exact duals).
         slack = 1e-7 * max(abs(current), 1e-12)
         kept = e_lp.last
         # Multi-model moves cost as many LP solves and pay less often: tried only when no single
@@ -144,11 +182,11 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
                 if deadline is not None and time.perf_counter() > deadline:
                     cut = True
                     break
-                if current + _move_bound(value, out, into) / inst.total_rate < best_obj - slack:
-                    continue
                 trial = on.copy()
                 trial[list(out)] = False
                 trial[list(into)] = True
+                if duals.bound(trial) < best_obj - slack:
+                    continue
                 e_lp.set_onloading(x, trial)
                 obj = e_lp.solve()[2]
                 if obj > best_obj:
