@@ -57,11 +57,13 @@ class _EdgeLP:
         self.col_kind = np.zeros(0, dtype=np.int8)
         self.col_pair = np.zeros(0, dtype=np.int64)
         self.col_model = np.zeros(0, dtype=np.int64)
-        self._routed = {_LOCAL: np.zeros(0, dtype=np.int64), _EDGE: np.zeros(0, dtype=np.int64)}  # columns by kind
+        self._upper = np.zeros(0)                                    # column upper bounds in the model
+        # the local and edge columns (ids), with the (client index, model) or model that opens each
+        self._local_cols, self._local_client, self._local_model = (np.zeros(0, dtype=np.int64),) * 3
+        self._edge_cols, self._edge_model = (np.zeros(0, dtype=np.int64),) * 2
         self._cover = inst.cover[:, self.pair_task].T                # (P, M): model m serves pair p's task
         self._added_x = np.zeros((C, M), dtype=bool)                 # (client, model) columns added
         self._added_y = np.zeros(M, dtype=bool)                      # edge models whose columns are added
-        self._local_client = np.zeros(0, dtype=np.int64)             # client index of each local column
 
         h = highspy.Highs()
         h.silent()
@@ -81,15 +83,14 @@ class _EdgeLP:
         lp.a_matrix_.start_ = np.zeros(1, dtype=np.int32)
         h.passModel(lp)
         self.highs = h
-        self._key = None                     # onloading of the last solve
-        self._upper = np.zeros(0)            # column upper bounds in the model
+        self._xs = self._y = None            # onloading last set: (C, M) and (M,) bool
         self._row_upper = None               # upper bounds of the GPU row and the cap rows in the model
         self.last = None                     # (values, duals, objective) of the last solve
         self.cloud_upper = 1.0 if cloud else 0.0
-        self._add_columns(_CLOUD, np.arange(P), np.full(P, -1))
+        self._add_columns(_CLOUD, np.arange(P), np.full(P, -1), self.cloud_upper)
 
-    def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray) -> None:
-        """Append routing columns (kind, pair, model) with their objective and row coefficients."""
+    def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray, upper: float = 1.0) -> None:
+        """Append routing columns (kind, pair, model) with their objective, row coefficients and upper bound."""
         if len(pairs) == 0:
             return
         inst = self.inst
@@ -118,16 +119,20 @@ class _EdgeLP:
                 coef.append(r * inst.batching_window_s / inst.max_batch[models])
             rows, vals = np.column_stack(cols), np.column_stack(coef)
         start = np.arange(k, dtype=np.int32) * rows.shape[1]
-        self.highs.addCols(k, r * acc / self.unit, np.zeros(k), np.ones(k), rows.size, start,
+        self.highs.addCols(k, r * acc / self.unit, np.zeros(k), np.full(k, upper), rows.size, start,
                            rows.ravel().astype(np.int32), vals.ravel())
-        first = len(self.col_kind)
+        ids = len(self.col_kind) + np.arange(k)
         self.col_kind = np.concatenate([self.col_kind, np.full(k, kind, dtype=np.int8)])
         self.col_pair = np.concatenate([self.col_pair, pairs])
         self.col_model = np.concatenate([self.col_model, models])
-        if kind != _CLOUD:
-            self._routed[kind] = np.concatenate([self._routed[kind], first + np.arange(k)])
+        self._upper = np.concatenate([self._upper, np.full(k, upper)])
         if kind == _LOCAL:
+            self._local_cols = np.concatenate([self._local_cols, ids])
             self._local_client = np.concatenate([self._local_client, lc])
+            self._local_model = np.concatenate([self._local_model, models])
+        elif kind == _EDGE:
+            self._edge_cols = np.concatenate([self._edge_cols, ids])
+            self._edge_model = np.concatenate([self._edge_model, models])
 
     def set_onloading(self, x: np.ndarray, y_edge: np.ndarray) -> bool:
         """Open the columns of onloaded models (adding new ones), close the others; fix GPU and cap rows.
@@ -136,41 +141,51 @@ class _EdgeLP:
         """
         inst = self.inst
         xs = x[self.clients]                                            # (C, M)
-        key = np.packbits(xs).tobytes() + np.packbits(y_edge).tobytes()
-        if key == self._key:
+        x_changed = self._xs is None or not np.array_equal(xs, self._xs)
+        y_changed = self._y is None or not np.array_equal(y_edge, self._y)
+        if not (x_changed or y_changed):
             return False
-        self._key = key
-        # A model's columns are added the first time it is onloaded at its node (all its pairs at once).
-        new_x = xs & ~self._added_x
-        if new_x.any():
-            self._add_columns(_LOCAL, *np.nonzero(self._cover & new_x[self.pair_local_client]))
-            self._added_x |= new_x
-        new_y = y_edge & ~self._added_y
-        if new_y.any():
-            self._add_columns(_EDGE, *np.nonzero(self._cover & new_y[None, :]))
-            self._added_y |= new_y
-        upper = np.full(len(self.col_kind), self.cloud_upper)
-        upper[self._routed[_LOCAL]] = xs[self._local_client, self.col_model[self._routed[_LOCAL]]]
-        upper[self._routed[_EDGE]] = y_edge[self.col_model[self._routed[_EDGE]]]
-        n_old = len(self._upper)
-        changed = np.nonzero(upper[:n_old] != self._upper)[0]
-        changed = np.concatenate([changed, np.arange(n_old, len(upper))]).astype(np.int32)  # new columns
+        # Existing columns whose model was opened or closed: compared before new columns are added,
+        # which enter open (their model was just onloaded at their node for the first time).
+        changed = []
+        if x_changed:
+            upper = xs[self._local_client, self._local_model].astype(np.float64)
+            changed.append(self._local_cols[upper != self._upper[self._local_cols]])
+        if y_changed:
+            upper = y_edge[self._edge_model].astype(np.float64)
+            changed.append(self._edge_cols[upper != self._upper[self._edge_cols]])
+        changed = np.concatenate(changed)
         if len(changed):
-            self.highs.changeColsBounds(len(changed), changed, np.zeros(len(changed)), upper[changed])
-        self._upper = upper
-        # GPU time left after the fixed batch shares, and (window mode) the batch caps: 1 if onloaded.
-        row_upper = np.concatenate([[max(1.0 - float(inst.edge_fixed_share[self.edge] @ y_edge), 0.0)],
-                                    y_edge.astype(np.float64) if inst.batching else []])
-        if not np.array_equal(row_upper, self._row_upper):
-            rows = self.row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
-            self.highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -_INF), row_upper)
-            self._row_upper = row_upper
+            self._upper[changed] = 1.0 - self._upper[changed]               # bounds are 0 or 1
+            self.highs.changeColsBounds(len(changed), changed.astype(np.int32), np.zeros(len(changed)),
+                                        self._upper[changed])
+        if x_changed:
+            new_x = xs & ~self._added_x
+            if new_x.any():
+                self._add_columns(_LOCAL, *np.nonzero(self._cover & new_x[self.pair_local_client]))
+                self._added_x |= new_x
+            self._xs = xs
+        if y_changed:
+            new_y = y_edge & ~self._added_y
+            if new_y.any():
+                self._add_columns(_EDGE, *np.nonzero(self._cover & new_y[None, :]))
+                self._added_y |= new_y
+            self._y = np.array(y_edge, dtype=bool)
+            # GPU time left after the fixed batch shares, and (window mode) the batch caps: 1 if onloaded.
+            row_upper = np.concatenate([[max(1.0 - float(inst.edge_fixed_share[self.edge] @ y_edge), 0.0)],
+                                        y_edge.astype(np.float64) if inst.batching else []])
+            if not np.array_equal(row_upper, self._row_upper):
+                rows = self.row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
+                self.highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -_INF), row_upper)
+                self._row_upper = row_upper
         return True
 
     @property
     def onloading_key(self) -> bytes | None:
         """Bytes identifying the onloading last set (its clients' models and the edge's)."""
-        return self._key
+        if self._xs is None:
+            return None
+        return np.packbits(self._xs).tobytes() + np.packbits(self._y).tobytes()
 
     def restore(self, x: np.ndarray, y_edge: np.ndarray, solved: tuple[np.ndarray, np.ndarray, float]) -> None:
         """Go back to an onloading whose solution ``solved`` (an earlier ``last``) is known, without solving.
