@@ -170,9 +170,8 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
                   * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
         singles, multis = _propose_moves(inst, e, on, ranked, column_gain, row_term, carried, mem_left, share_left)
         best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
-        # A move whose Lagrangian bound cannot beat the best so far is not solved (slack for the
-        # LP's tolerances: the bound is exact for exact duals).
-        slack = 1e-7 * max(abs(current), 1e-12)
+        # A move whose Lagrangian bound cannot beat the best so far is not solved: the bound holds
+        # for any duals >= 0, so the LP's tolerances do not weaken it.
         kept = e_lp.last
         # Multi-model moves cost as many LP solves and pay less often: tried only when no single
         # move improves (they are what escapes that local optimum).
@@ -185,7 +184,7 @@ def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.n
                 trial = on.copy()
                 trial[list(out)] = False
                 trial[list(into)] = True
-                if duals.bound(trial) < best_obj - slack:
+                if duals.bound(trial) <= best_obj:
                     continue
                 e_lp.set_onloading(x, trial)
                 obj = e_lp.solve()[2]
