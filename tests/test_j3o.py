@@ -166,6 +166,7 @@ def test_no_demand():
     (dict(price_update="newton"), "price_update: must be one of dual, subgradient, got 'newton'"),
     (dict(damping=0.0), r"damping: must be in \(0, 1\], got 0.0"),
     (dict(tol=-1.0), "tol: must be >= 0, got -1.0"),
+    (dict(min_gain=float("nan")), "min_gain: must be >= 0, got nan"),
     (dict(time_limit=0), "time_limit: must be > 0 seconds or None, got 0"),
     (dict(threads=0), r"threads: must be an integer >= 1 or None \(every core\), got 0"),
 ])

@@ -3,11 +3,11 @@
 Outer loop: greedy onloading at prices theta (step i), routing LP for that onloading (step ii),
 price update from the LP duals or a subgradient (step iii); keep the best (onloading, routing)
 seen; stop when the onloading repeats, when A changes by less than ``tol`` (relative), when the
-best has not improved for ``patience`` rounds, or after ``max_iter`` rounds. Then polish:
-unload models that carry no traffic, refill the freed memory greedily at the final prices,
-re-solve, keep it if better; then fill the clients' free memory (``_fill_client_memory``, which
-never lowers A). Last, the edge-model search of local_search.py alternated with the clients' fill
-until neither gains (or its time budget runs out).
+best has not improved by more than ``min_gain`` (relative) for ``patience`` rounds, or after
+``max_iter`` rounds. Then polish: unload models that carry no traffic, refill the freed memory
+greedily at the final prices, re-solve, keep it if better; then fill the clients' free memory
+(``_fill_client_memory``, which never lowers A). Last, the edge-model search of local_search.py
+alternated with the clients' fill until neither gains (or its time budget runs out).
 """
 
 from __future__ import annotations
@@ -31,13 +31,14 @@ from .usage import routing_usage
 PRICE_UPDATES = ("dual", "subgradient")
 
 
-def _check(max_iter, patience, tol, price_update, damping, step0, time_limit, threads):
+def _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads):
     resolve_threads(threads)
     for name, value in (("max_iter", max_iter), ("patience", patience)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidInputError(name, f"must be an integer >= 1, got {value!r}")
-    if not (tol >= 0):
-        raise InvalidInputError("tol", f"must be >= 0, got {tol!r}")
+    for name, value in (("tol", tol), ("min_gain", min_gain)):
+        if not (value >= 0):
+            raise InvalidInputError(name, f"must be >= 0, got {value!r}")
     if price_update not in PRICE_UPDATES:
         raise InvalidInputError("price_update", f"must be one of {', '.join(PRICE_UPDATES)}, got {price_update!r}")
     if not (0 < damping <= 1):
@@ -127,15 +128,16 @@ def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Of
 
 
 def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 3, tol: float = 1e-5,
-              price_update: str = "dual",
+              min_gain: float = 1e-3, price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True, local_search: bool = True,
               with_bound: bool = False,
               time_limit: float | None = None, threads: int | None = None) -> SolveResult:
     """Solve (P) approximately by J3O; the returned solution always verifies.
 
-    Parameters follow placement.md section 3: ``price_update`` 'dual' (theta <- (1-a)*theta +
-    a*duals, a = ``damping``; the first update, from theta = 0, takes the duals whole) or
-    'subgradient' (eta_k = step0/sqrt(k+1)); ``hysteresis`` (accuracy per query) favours the models
+    Parameters follow placement.md section 3: ``tol``, ``patience`` and ``min_gain`` the stopping
+    rules of the module docstring; ``price_update`` 'dual' (theta <- (1-a)*theta + a*duals,
+    a = ``damping``; the first update, from theta = 0, takes the duals whole) or 'subgradient'
+    (eta_k = step0/sqrt(k+1)); ``hysteresis`` (accuracy per query) favours the models
     of the previous onloading in the greedy, so a price change swaps a model only for a real gain
     (fewer LP pivots, less oscillation); ``polish`` the unload-and-refill step and the clients'
     memory fill; ``local_search`` the edge-model moves of local_search.py alternated with the
@@ -152,7 +154,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     >>> verify(inst, res.decision).ok, res.status
     (True, 'feasible')
     """
-    _check(max_iter, patience, tol, price_update, damping, step0, time_limit, threads)
+    _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads)
     t_start = time.perf_counter()
     times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
 
@@ -192,7 +194,11 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
             clock("lp", t0)
             iterations = k + 1
             if best is None or off.objective > best.objective * (1 + 1e-9):
-                best, best_iteration = off, k
+                # Gains below min_gain are kept but do not reset patience: a loop creeping up by
+                # 0.01% a round costs LP solves for what the polish and the search find anyway.
+                if best is None or off.objective > best.objective * (1 + min_gain):
+                    best_iteration = k
+                best = off
 
             t0 = time.perf_counter()
             if price_update == "dual":
