@@ -59,8 +59,11 @@ class _EdgeLP:
         self.col_model = np.zeros(0, dtype=np.int64)
         self._upper = np.zeros(0)                                    # column upper bounds in the model
         # the local and edge columns (ids), with the (client index, model) or model that opens each
-        self._local_cols, self._local_client, self._local_model = (np.zeros(0, dtype=np.int64),) * 3
-        self._edge_cols, self._edge_model = (np.zeros(0, dtype=np.int64),) * 2
+        self._local_cols = np.zeros(0, dtype=np.int64)
+        self._local_client = np.zeros(0, dtype=np.int64)
+        self._local_model = np.zeros(0, dtype=np.int64)
+        self._edge_cols = np.zeros(0, dtype=np.int64)
+        self._edge_model = np.zeros(0, dtype=np.int64)
         self._cover = inst.cover[:, self.pair_task].T                # (P, M): model m serves pair p's task
         self._added_x = np.zeros((C, M), dtype=bool)                 # (client, model) columns added
         self._added_y = np.zeros(M, dtype=bool)                      # edge models whose columns are added
