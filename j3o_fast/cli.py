@@ -112,7 +112,7 @@ def _coinference_solve(inst_doc: dict, args) -> int:
     if args.method not in METHODS:
         raise InvalidInputError("--method", f"must be one of {', '.join(METHODS)} for co-inference, "
                                             f"got {args.method!r}")
-    options = {}
+    options = {"gpu_free_s": args.gpu_free}
     if args.variant is not None:
         options["variant"] = args.variant
     if args.time_grid is not None:
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--bound", action="store_true", help="j3o: also solve the LP relaxation for a bound and gap")
     sv.add_argument("--variant", default=None, help="ip-ssa variant: auto, exact, conservative, iterative")
     sv.add_argument("--time-grid", type=float, default=None, help="og time grid in seconds (default exact)")
+    sv.add_argument("--gpu-free", type=float, default=0.0, help="co-inference: absolute time (s) the GPU is free from")
     sv.add_argument("-o", "--output", default=None)
 
     vf = sub.add_parser("verify", help="check a solution file against its instance; exit 1 on violation")

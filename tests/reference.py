@@ -412,13 +412,14 @@ def affine_latency_reference(beta, alpha, cap, model, b):
     return -1, out
 
 
-def coinference_bruteforce(inst):
+def coinference_bruteforce(inst, gpu_free_s=0.0):
     """(users missing their deadline, least energy) over every plan of P0, by plain enumeration.
 
     Every partition vector; for each, every sequence of batches (any non-empty subset of the
     users at the same next sub-task, at most max_batch, started at max(GPU free, members'
-    ready)). An offloaded user must meet its deadline; an all-local user that misses it counts.
-    No pruning beyond dropping a branch once a finished user is late. Tiny instances only.
+    ready)), the GPU first free at ``gpu_free_s``. An offloaded user must meet its deadline; an
+    all-local user that misses it counts. No pruning beyond dropping a branch once a finished
+    user is late. Tiny instances only.
     """
     import itertools
 
@@ -449,7 +450,7 @@ def coinference_bruteforce(inst):
             return False
 
         return rec([part[k] + 1 for k in users],
-                   [inst.release_s[k] + inst.ready_time[k, part[k]] for k in users], -np.inf)
+                   [inst.release_s[k] + inst.ready_time[k, part[k]] for k in users], float(gpu_free_s))
 
     best = None
     for part in itertools.product(range(N + 1), repeat=K):
@@ -470,9 +471,10 @@ def coinference_bruteforce(inst):
 _CO_EPS = 1e-12
 
 
-def _og_data(inst, grid=None):
+def _og_data(inst, grid=None, gpu_free_s=0.0):
     """Per-user data of OG in plain Python: sorted order, deadlines, thresholds, energies, tails.
 
+    Threshold of s: max(rho + a(s), H) + R[s+1], H = ``gpu_free_s`` (the GPU is free from H).
     With a time grid q, times are in units of q: deadlines rounded down, thresholds and tails up.
     """
     import math
@@ -489,7 +491,7 @@ def _og_data(inst, grid=None):
     for k in order:
         row = []
         for s in range(N):
-            th = float(inst.release_s[k] + inst.ready_time[k, s] + R[s + 1])
+            th = max(float(inst.release_s[k] + inst.ready_time[k, s]), gpu_free_s) + R[s + 1]
             row.append(th - _CO_EPS * max(1.0, abs(th)))
         thresh.append(row)
         energy.append([float(e) for e in inst.energy[k]])
@@ -535,17 +537,18 @@ def og_group_reference(d, members, n, G):
     return cost, {x[0]: x[1] for x in picks}
 
 
-def og_reference(inst, grid=None):
+def og_reference(inst, grid=None, gpu_free_s=0.0):
     """OG by plain memoised recursion on (users grouped, latest finish F) at exact float F.
 
     V(i, F): least cost of the first i sorted users when their last group ends by F; the last
     group [j, i) with first sub-task n ends at G = min(D_j, F) and leaves G - R[n] to the rest.
     Returns (cost, groups, partition): groups [(sorted positions, n, G)] in time order (G in
-    units of ``grid`` when given) and the partition per user index.
+    units of ``grid`` when given) and the partition per user index. The GPU is free from
+    ``gpu_free_s``.
     """
     from functools import lru_cache
 
-    d = _og_data(inst, grid)
+    d = _og_data(inst, grid, gpu_free_s)
     K, N, R, D = d["K"], d["N"], d["R"], d["D"]
 
     @lru_cache(maxsize=None)
@@ -574,13 +577,14 @@ def og_reference(inst, grid=None):
     return cost, out, part
 
 
-def og_enumerate_groupings(inst):
+def og_enumerate_groupings(inst, gpu_free_s=0.0):
     """Best cost over every contiguous grouping of the deadline order and every first sub-task
     of every group, each group's members choosing by brute force over every choice vector with
-    at most cap uploaders (an independent check of og_group_reference's selection rule)."""
+    at most cap uploaders (an independent check of og_group_reference's selection rule). The
+    GPU is free from ``gpu_free_s``."""
     import itertools
 
-    d = _og_data(inst)
+    d = _og_data(inst, gpu_free_s=gpu_free_s)
     K, N, R, D = d["K"], d["N"], d["R"], d["D"]
     best = None
     for cuts in itertools.product((False, True), repeat=K - 1):
@@ -609,8 +613,10 @@ def og_enumerate_groupings(inst):
     return best
 
 
-def ipssa_reference(inst, T):
-    """IP-SSA choices at common deadline T, user by user: (cost, partition)."""
+def ipssa_reference(inst, T, gpu_free_s=0.0):
+    """IP-SSA choices at common deadline T, user by user: (cost, partition).
+
+    Offloading at s needs max(rho + a(s), H) + R[s+1] <= T, H = ``gpu_free_s``."""
     K, N = inst.n_users, inst.n_subtasks
     R = [0.0] * (N + 2)
     for n in range(N, 0, -1):
@@ -624,7 +630,7 @@ def ipssa_reference(inst, T):
             options.append((float(inst.energy[k, N]), -N))
         if T <= D + _CO_EPS * max(1.0, abs(D)):
             for s in range(N):
-                if float(inst.release_s[k] + inst.ready_time[k, s]) + R[s + 1] <= T + slack:
+                if max(float(inst.release_s[k] + inst.ready_time[k, s]), gpu_free_s) + R[s + 1] <= T + slack:
                     options.append((float(inst.energy[k, s]), -s))
         if options:
             e, s = min(options)

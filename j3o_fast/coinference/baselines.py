@@ -2,6 +2,8 @@
 
 Every baseline returns a full plan. A user it cannot serve runs all-local (s = N), and when
 that misses the deadline too it is listed in ``infeasible_users`` (status "infeasible").
+Every baseline takes ``gpu_free_s`` H (absolute seconds, >= 0; default 0, an idle GPU): the GPU
+runs committed work until H and no batch starts before it (coinference.md section 7, step 3).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
+from .ipssa import check_gpu_free
 from .plan import Batch, make_result
 
 #: Relative slack of time comparisons: a schedule built to end exactly at a deadline must not be
@@ -31,10 +34,11 @@ def _local_ok(inst: CoInferenceInstance) -> np.ndarray:
     return inst.local_time[:, -1] <= inst.deadline_s
 
 
-def solve_lc(instance: CoInferenceInstance) -> SolveResult:
+def solve_lc(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """LC: every user runs all N sub-tasks on its device (s_k = N), energy sum_k E_k(N).
 
-    Users with L_k(N) > T_k are listed as infeasible.
+    Users with L_k(N) > T_k are listed as infeasible. ``gpu_free_s`` is checked and has no
+    effect (LC uses no GPU).
 
     >>> from j3o_fast.coinference.profiles import generate
     >>> solve_lc(generate("mobilenetv2", 2, deadline_s=0.05)).status
@@ -42,21 +46,22 @@ def solve_lc(instance: CoInferenceInstance) -> SolveResult:
     """
     t0 = time.perf_counter()
     inst = instance
+    check_gpu_free(gpu_free_s)
     part = np.full(inst.n_users, inst.n_subtasks, dtype=np.int64)
     infeasible = np.nonzero(~_local_ok(inst))[0]
     return make_result(inst, "lc", part, (), runtime_s=time.perf_counter() - t0, infeasible_users=infeasible)
 
 
-def solve_fo(instance: CoInferenceInstance) -> SolveResult:
+def solve_fo(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """FO: every user uploads its raw input (s_k = 0); one batch of all K users per sub-task.
 
     The batches run back to back, each of te[n](K) = beta[n] + alpha[n]*K seconds. They are
     placed as late as possible, ending at the minimum absolute deadline T_min (batch n starts
     at T_min - sum_{m>=n} te[m](K)), when that first start is no earlier than every user's
-    ready time rho_k + a_k(0); else as early as possible, from max_k (rho_k + a_k(0)). A user
-    whose last batch then ends after its deadline runs all-local instead (it leaves the batches,
-    which keep their start times and only get shorter) and is listed as infeasible if all-local
-    misses its deadline too. Needs max_batch >= K (InvalidInputError otherwise).
+    ready time rho_k + a_k(0) and than H = ``gpu_free_s`` (when the GPU is free); else as early
+    as possible, from max(max_k (rho_k + a_k(0)), H). A user whose last batch then ends after
+    its deadline runs all-local instead (it leaves the batches, which keep their start times
+    and only get shorter) and is listed as infeasible if all-local misses its deadline too. Needs max_batch >= K (InvalidInputError otherwise).
     """
     t0 = time.perf_counter()
     inst = instance
@@ -66,7 +71,8 @@ def solve_fo(instance: CoInferenceInstance) -> SolveResult:
                                              f"max_batch >= K, got {inst.max_batch}")
     te = inst.edge_beta_s + inst.edge_alpha_s * K
     tail = np.cumsum(te[::-1])[::-1]          # tail[n-1] = sum_{m>=n} te[m](K)
-    ready = float((inst.release_s + inst.ready_time[:, 0]).max())
+    H = check_gpu_free(gpu_free_s)
+    ready = max(float((inst.release_s + inst.ready_time[:, 0]).max()), H)
     first = float(inst.absolute_deadline.min()) - tail[0]
     if first < ready:
         first = ready
@@ -81,13 +87,14 @@ def solve_fo(instance: CoInferenceInstance) -> SolveResult:
     return make_result(inst, "fo", part, batches, runtime_s=time.perf_counter() - t0, infeasible_users=infeasible)
 
 
-def solve_ip_no_batch(instance: CoInferenceInstance) -> SolveResult:
+def solve_ip_no_batch(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """IP-no-batch: independent partitioning, then an EDF GPU without batching.
 
-    1. Each user k chooses alone, as if the GPU were its own: the least-energy s with
-       rho_k + a_k(s) + sum_{n>s} te[n](1) <= rho_k + T_k (s < N) or s = N when
-       L_k(N) <= T_k; ties go to the larger s. A user with no such s runs all-local.
-    2. The GPU runs batches of one, non-idling: whenever it is free it starts, among the
+    1. Each user k chooses alone, as if the GPU were its own from H = ``gpu_free_s`` on: the
+       least-energy s with max(rho_k + a_k(s), H) + sum_{n>s} te[n](1) <= rho_k + T_k (s < N)
+       or s = N when L_k(N) <= T_k; ties go to the larger s. A user with no such s runs
+       all-local.
+    2. From H on, the GPU runs batches of one, non-idling: whenever it is free it starts, among the
        sub-tasks whose data is ready, the one of the earliest absolute deadline (ties: lower
        user index), else waits for the next ready sub-task.
     3. A user whose last batch ends after its deadline falls back to all-local (its batches are
@@ -97,11 +104,13 @@ def solve_ip_no_batch(instance: CoInferenceInstance) -> SolveResult:
     t0 = time.perf_counter()
     inst = instance
     K, N = inst.n_users, inst.n_subtasks
+    H = check_gpu_free(gpu_free_s)
     te1 = inst.edge_beta_s + inst.edge_alpha_s   # te[n](1)
     tail1 = np.zeros(N + 2)
     tail1[1:N + 1] = np.cumsum(te1[::-1])[::-1]
-    # Alone: finish time a_k(s) + sum_{n>s} te[n](1) for s < N, L_k(N) for s = N (relative).
-    alone = inst.ready_time + tail1[None, 1:]
+    # Alone: finish time max(a_k(s), H - rho_k) + sum_{n>s} te[n](1) for s < N, L_k(N) for
+    # s = N (relative). For H = 0 the max is a_k(s) itself.
+    alone = np.maximum(inst.ready_time, H - inst.release_s[:, None]) + tail1[None, 1:]
     alone[:, N] = inst.local_time[:, N]
     ok = alone <= inst.deadline_s[:, None]
     energy = np.where(ok, inst.energy, np.inf)
@@ -116,7 +125,7 @@ def solve_ip_no_batch(instance: CoInferenceInstance) -> SolveResult:
     heap: list = []                                               # ready: (deadline, user, sub-task, ready)
     nxt = {k: int(part[k]) + 1 for k in offloaded}
     batches, finish = [], {}
-    t, w = 0.0, 0
+    t, w = H, 0
     while w < len(waiting) or heap:
         while w < len(waiting) and rel_ready[waiting[w]] <= t:
             k = waiting[w]

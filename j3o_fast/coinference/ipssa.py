@@ -17,6 +17,15 @@ re-plans with the batch sizes of the current partition (te[n](1) for sub-tasks n
 offloads), keeping a new partition only if it serves more users or, serving as many, uses
 less energy (at most 20 rounds). A partition that offloads more users than one batch may hold
 (``max_batch``) is outside IP-SSA's assumptions and raises InvalidInputError naming OG.
+
+Online (coinference.md section 7, step 3) the GPU is busy with committed work until H
+(``gpu_free_s``, absolute seconds) and every offloading test becomes
+
+    max(rho_k + a_k(s), H) + R[s+1] <= T.
+
+The batches still end at T, so the first one, T - R[min_k s_k + 1], starts at or after H: its
+members passed the test. H = 0 changes nothing (rho_k + a_k(s) >= 0), and with equal deadlines
+and alpha = 0 the plan stays optimal (the same bound holds in every plan that starts at H).
 """
 
 from __future__ import annotations
@@ -57,17 +66,31 @@ def tail_times(te: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_gpu_free(gpu_free_s) -> float:
+    """``gpu_free_s`` as a float: a finite number >= 0 (absolute seconds, the clock of release_s).
+
+    >>> check_gpu_free(0.25)
+    0.25
+    """
+    if isinstance(gpu_free_s, bool) or not isinstance(gpu_free_s, numbers.Real) \
+            or not math.isfinite(gpu_free_s) or gpu_free_s < 0:
+        raise InvalidInputError("gpu_free_s", f"must be a finite number >= 0 (absolute seconds, the clock of "
+                                              f"release_s), got {gpu_free_s!r}")
+    return float(gpu_free_s)
+
+
 def _late(t, bound):
     """t > bound beyond rounding (relative slack _EPS)."""
     return t > bound + _EPS * np.maximum(1.0, np.abs(bound))
 
 
-def independent_partition(instance: CoInferenceInstance, tail: np.ndarray, T: float):
+def independent_partition(instance: CoInferenceInstance, tail: np.ndarray, T: float, gpu_free_s: float = 0.0):
     """Each user's least-energy partition point when the edge chain from s+1 ends by T.
 
-    Offloading at s < N needs rho_k + a_k(s) + tail[s+1] <= T and T <= rho_k + T_k (the
-    chain ends at T); all-local needs L_k(N) <= T_k. Ties go to the larger s. Returns
-    (partition (K,) int64, served (K,) bool); an unserved user gets s = N.
+    Offloading at s < N needs max(rho_k + a_k(s), H) + tail[s+1] <= T (H = ``gpu_free_s``,
+    when the GPU is free) and T <= rho_k + T_k (the chain ends at T); all-local needs
+    L_k(N) <= T_k. Ties go to the larger s. Returns (partition (K,) int64, served (K,) bool);
+    an unserved user gets s = N.
     """
     inst = instance
     N = inst.n_subtasks
@@ -77,6 +100,8 @@ def independent_partition(instance: CoInferenceInstance, tail: np.ndarray, T: fl
     # The (K, N) passes below are the whole cost; one temporary, updated in place.
     th = inst.ready_time[:, :N] + tail[None, 1:N + 1]
     th += inst.release_s[:, None]
+    if gpu_free_s > 0:  # max(rho + a, H) + R = max(rho + a + R, H + R)
+        np.maximum(th, gpu_free_s + tail[None, 1:N + 1], out=th)
     ok = th <= T + _EPS * max(1.0, abs(T))
     ok &= joins[:, None]
     local_ok = inst.local_time[:, N] <= inst.deadline_s
@@ -116,9 +141,10 @@ def _check_cap(inst: CoInferenceInstance, partition: np.ndarray) -> None:
             f"at most max_batch")
 
 
-def _actual(inst: CoInferenceInstance, partition: np.ndarray, T: float):
+def _actual(inst: CoInferenceInstance, partition: np.ndarray, T: float, gpu_free_s: float = 0.0):
     """Time a partition with its real batch sizes; offloaded users that end after T go local.
 
+    A user's chain can start at max(rho_k + a_k(s_k), H) at the earliest (H = ``gpu_free_s``).
     Batch n holds b[n] = #{k: s_k < n} users and takes te[n](b[n]). Moving a late user to
     all-local only shortens batches, so the loop ends. Returns (partition, served, tail).
     """
@@ -133,7 +159,8 @@ def _actual(inst: CoInferenceInstance, partition: np.ndarray, T: float):
         tail = tail_times(beta + alpha * b)
         off = part < N
         idx = np.nonzero(off)[0]
-        late = _late(inst.release_s[idx] + inst.ready_time[idx, part[idx]] + tail[part[idx] + 1], T)
+        start = np.maximum(inst.release_s[idx] + inst.ready_time[idx, part[idx]], gpu_free_s)
+        late = _late(start + tail[part[idx] + 1], T)
         if not late.any():
             break
         part[idx[late]] = N
@@ -141,7 +168,8 @@ def _actual(inst: CoInferenceInstance, partition: np.ndarray, T: float):
     return part, served, tail
 
 
-def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadline: float | None = None) -> SolveResult:
+def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadline: float | None = None,
+                gpu_free_s: float = 0.0) -> SolveResult:
     """IP-SSA plan for the common deadline T (absolute seconds).
 
     T is ``deadline`` when given, else the users' common absolute deadline, or their minimum
@@ -152,6 +180,10 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
     ``infeasible_users`` (status "infeasible"). Raises InvalidInputError for a bad variant or
     deadline, for ``exact`` with alpha > 0 or with different deadlines and no ``deadline``,
     and when more users offload than ``max_batch`` (use OG then).
+
+    ``gpu_free_s`` H (absolute seconds, >= 0): the GPU runs committed work until H, so a user
+    offloads at s only if max(rho_k + a_k(s), H) + R[s+1] <= T; every batch starts at or after
+    H. The default 0 is an idle GPU.
 
     >>> from j3o_fast.coinference.profiles import generate
     >>> res = solve_ipssa(generate("mobilenetv2", 5, deadline_spread=0.0, seed=3))
@@ -164,6 +196,7 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(inst).__name__}")
     if variant not in VARIANTS:
         raise InvalidInputError("variant", f"must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    H = check_gpu_free(gpu_free_s)
     D = inst.absolute_deadline
     equal = bool(D.max() - D.min() <= _EPS * max(1.0, float(np.abs(D).max())))
     if deadline is not None:
@@ -191,22 +224,23 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
         # exact: alpha = 0, so te = beta; conservative: te[n](min(K, max_batch)) bounds every batch
         te = inst.edge_beta_s + inst.edge_alpha_s * inst.batch_cap
         tail = tail_times(te)
-        part, served = independent_partition(inst, tail, T)
+        part, served = independent_partition(inst, tail, T, H)
         _check_cap(inst, part)
     else:
-        part, served = independent_partition(inst, tail_times(inst.edge_beta_s + inst.edge_alpha_s * inst.batch_cap), T)
+        tail = tail_times(inst.edge_beta_s + inst.edge_alpha_s * inst.batch_cap)
+        part, served = independent_partition(inst, tail, T, H)
         _check_cap(inst, part)
-        part, served, tail = _actual(inst, part, T)
+        part, served, tail = _actual(inst, part, T, H)
         key = (int(served.sum()), -float(inst.energy[np.arange(inst.n_users), part].sum()))
         for rounds in range(1, MAX_ROUNDS + 1):
             b = np.cumsum(np.bincount(part, minlength=N + 1))[:N]
             planned = tail_times(inst.edge_beta_s + inst.edge_alpha_s * np.maximum(b, 1))
-            new, _ = independent_partition(inst, planned, T)
+            new, _ = independent_partition(inst, planned, T, H)
             if np.array_equal(new, part):
                 break                                      # fixed point
             if inst.max_batch is not None and int((new < N).sum()) > inst.max_batch:
                 break                                      # a change IP-SSA cannot batch
-            cand, cand_served, cand_tail = _actual(inst, new, T)
+            cand, cand_served, cand_tail = _actual(inst, new, T, H)
             cand_key = (int(cand_served.sum()), -float(inst.energy[np.arange(inst.n_users), cand].sum()))
             if cand_key <= key:
                 break                                      # no better: the previous plan stays
@@ -218,8 +252,10 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
     msg = f"{variant}: common deadline T = {T:.6g} s"
     if variant == "iterative":
         msg += f", {rounds} rounds"
+    if H > 0:
+        msg += f", GPU free from {H:.6g} s"
     return make_result(inst, "ip-ssa", part, batches, runtime_s=time.perf_counter() - t0, exact=exact,
                        infeasible_users=infeasible, message=msg, iterations=rounds)
 
 
-__all__ = ["MAX_ROUNDS", "VARIANTS", "independent_partition", "solve_ipssa", "ssa_batches", "tail_times"]
+__all__ = ["MAX_ROUNDS", "VARIANTS", "check_gpu_free", "independent_partition", "solve_ipssa", "ssa_batches", "tail_times"]

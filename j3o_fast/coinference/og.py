@@ -20,6 +20,11 @@ exceeds it. OG is optimal among contiguous groupings of the deadline order; with
 deadlines and alpha = 0 it is optimal for P0 (it then matches IP-SSA). With alpha > 0 it
 plans every batch at te[n](min(K, max_batch)), which bounds the real batch length.
 
+Online (coinference.md section 7, step 3) the GPU runs committed work until H
+(``gpu_free_s``) and every threshold becomes max(rho_k + a_k(s), H) + R[s+1]; the DP itself
+is unchanged. The plan's batches then start at or after H: a group's first batch, sub-task m
+from F_g - R[m], holds a member with s = m - 1, whose threshold max(., H) + R[m] <= F_g.
+
 An optional ``time_grid_s`` q rounds every finish time down to a multiple of q (thresholds
 up, tails up), so the plan stays feasible; the DP is then smaller and its energy can only
 rise (the result says it is not exact).
@@ -42,7 +47,7 @@ from .. import _og
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
-from .ipssa import tail_times
+from .ipssa import check_gpu_free, tail_times
 from .plan import Batch, make_result
 
 #: Relative slack of deadline tests, as in IP-SSA and the oracle.
@@ -57,21 +62,25 @@ class OGInputs:
 
     order (K,)           user index of each sorted position
     deadline (K,)        D of each position, absolute seconds
-    threshold (K, N)     rho + a(s) + R[s+1] for s = 0..N-1, minus the rounding slack
+    threshold (K, N)     max(rho + a(s), H) + R[s+1] for s = 0..N-1, minus the rounding slack
     energy (K, N+1)      E(s)
     local_ok (K,)        L(N) <= T
     local_cost (K,)      E(N), plus ``penalty`` when all-local misses the deadline
     tail (N+2,)          R[n] of the planned latencies te[n](min(K, max_batch))
     cap                  uploading members per group (K: no cap)
+
+    H = ``gpu_free_s``, absolute seconds from which the GPU is free (0: idle now).
     """
 
-    def __init__(self, instance: CoInferenceInstance):
+    def __init__(self, instance: CoInferenceInstance, gpu_free_s: float = 0.0):
         inst = instance
         K, N = inst.n_users, inst.n_subtasks
         D = inst.absolute_deadline
         self.order = np.lexsort((np.arange(K), D))
         self.tail = tail_times(inst.edge_beta_s + inst.edge_alpha_s * inst.batch_cap)
         th = inst.release_s[:, None] + inst.ready_time[:, :N] + self.tail[None, 1:N + 1]
+        if gpu_free_s > 0:  # max(rho + a, H) + R = max(rho + a + R, H + R); the slack below covers both
+            th = np.maximum(th, gpu_free_s + self.tail[None, 1:N + 1])
         th = th - _EPS * np.maximum(1.0, np.abs(th))
         self.deadline = np.ascontiguousarray(D[self.order])
         self.threshold = np.ascontiguousarray(th[self.order])
@@ -111,6 +120,8 @@ def run_dp(inputs: OGInputs, *, grid: float | None = None, bound: float = math.i
 
 def og_batches(inputs: OGInputs, start, first, finish, choice) -> tuple:
     """SSA batches of every group: sub-task m = n_g..N holds the members with s < m, from F_g - R[m]."""
+    # No batch starts before the GPU is free (H): a group's first non-empty batch m holds a member
+    # with s = m - 1, whose threshold max(rho + a(s), H) + R[m] <= F_g; later batches start later.
     K, N = inputs.n_users, inputs.n_subtasks
     ends = np.append(start[1:], K)
     batches = []
@@ -133,14 +144,17 @@ def _grid(time_grid_s):
     return float(time_grid_s)
 
 
-def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None) -> SolveResult:
+def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,
+             gpu_free_s: float = 0.0) -> SolveResult:
     """OG plan: the best contiguous grouping of the deadline order (see the module docstring).
 
     ``time_grid_s`` None solves exactly; q > 0 rounds finish times down to multiples of q
     (a feasible plan, possibly costlier). Status "optimal" when the plan is optimal for P0
     (alpha = 0, equal deadlines, no binding batch cap, no grid), "feasible" otherwise,
     "infeasible" when some user misses its deadline in every grouping (it runs all-local and
-    is listed).
+    is listed). ``gpu_free_s`` H (absolute seconds, >= 0): the GPU is busy with committed work
+    until H; offloading at s needs max(rho_k + a_k(s), H) + R[s+1] <= F_g and every batch starts
+    at or after H (the default 0: an idle GPU).
 
     >>> from j3o_fast.coinference.profiles import generate
     >>> res = solve_og(generate("mobilenetv2", 20, seed=1))
@@ -152,7 +166,8 @@ def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None)
     if not isinstance(inst, CoInferenceInstance):
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(inst).__name__}")
     q = _grid(time_grid_s)
-    inputs = OGInputs(inst)
+    H = check_gpu_free(gpu_free_s)
+    inputs = OGInputs(inst, H)
     K, N = inst.n_users, inst.n_subtasks
     t1 = time.perf_counter()
     # A coarse grid gives a feasible grouping; its cost bounds the optimum and lets the main
@@ -181,8 +196,10 @@ def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None)
     D = inst.absolute_deadline
     exact = (q is None and inst.constant_latency and inputs.cap >= K
              and bool(D.max() - D.min() <= _EPS * max(1.0, float(np.abs(D).max()))))
-    grid_note = f", time grid {q:g} s" if q is not None else ""
-    msg = f"{len(start)} groups, {steps} DP steps{grid_note}; optimal among contiguous groupings of the deadline order"
+    note = f", time grid {q:g} s" if q is not None else ""
+    if H > 0:
+        note += f", GPU free from {H:.6g} s"
+    msg = f"{len(start)} groups, {steps} DP steps{note}; optimal among contiguous groupings of the deadline order"
     return make_result(inst, "og", partition, batches, runtime_s=time.perf_counter() - t0, exact=exact,
                        infeasible_users=infeasible, message=msg, iterations=int(steps),
                        phase_times={"setup": t1 - t0, "bound": t2 - t1, "dp": t3 - t2,

@@ -6,6 +6,8 @@ whose next edge sub-task is n, started at max(GPU free, members' ready times). S
 later never helps (its length does not depend on when it starts), so left-shifted sequences
 cover every schedule; orders that are not SSA (interleaved, partial or split batches) are all
 included. It is the reference the heuristics are tested against, not a solver for real sizes.
+With ``gpu_free_s`` H the GPU runs committed work until H: the search starts with the GPU free
+at H, so every batch starts at max(GPU free, members' ready times) >= H.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
+from .ipssa import check_gpu_free
 from .plan import Batch, make_result
 
 MAX_USERS = 4
@@ -38,7 +41,7 @@ class _Search:
     delay what follows).
     """
 
-    def __init__(self, inst: CoInferenceInstance, part: np.ndarray, users: list):
+    def __init__(self, inst: CoInferenceInstance, part: np.ndarray, users: list, gpu_free_s: float = 0.0):
         self.N = inst.n_subtasks
         self.beta = inst.edge_beta_s.tolist()
         self.alpha = inst.edge_alpha_s.tolist()
@@ -53,12 +56,14 @@ class _Search:
         self.slack = [_EPS * max(1.0, abs(d)) for d in self.deadline]
         self.start_ready = [float(inst.release_s[k] + inst.ready_time[k, part[k]]) for k in users]
         self.start_next = [int(part[k]) + 1 for k in users]
+        self.gpu_free = gpu_free_s
         self.failed: dict[tuple, list] = {}
         self.nodes = 0
 
     def run(self):
         """A feasible batch list [(n, (users...), start)] or None."""
-        return self._dfs(tuple(self.start_next), tuple(self.start_ready), -np.inf, [])
+        # H = 0 starts no batch earlier than -inf would: every ready time is >= 0.
+        return self._dfs(tuple(self.start_next), tuple(self.start_ready), self.gpu_free, [])
 
     def _dominated(self, nxt, ready, gpu) -> bool:
         for r, g in self.failed.get(nxt, ()):
@@ -104,7 +109,7 @@ class _Search:
         return None
 
 
-def solve_oracle(instance: CoInferenceInstance) -> SolveResult:
+def solve_oracle(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """The exact optimum of P0 for K <= 4 users and N <= 4 sub-tasks, by exhaustive search.
 
     Partition vectors s in {0..N}^K are tried in order of (users that miss their deadline,
@@ -112,7 +117,8 @@ def solve_oracle(instance: CoInferenceInstance) -> SolveResult:
     feasible batch sequence is optimal. When no vector serves everyone, users that miss their
     deadline run all-local and are listed (status "infeasible"): the oracle serves as many users
     as any plan can and, among those plans, spends the least energy. Larger instances raise
-    InvalidInputError.
+    InvalidInputError. ``gpu_free_s`` H (absolute seconds, >= 0): the GPU is busy with
+    committed work until H, so no batch starts before H (the default 0: an idle GPU).
 
     >>> from j3o_fast.coinference.instance import CoInferenceInstance
     >>> inst = CoInferenceInstance(subtasks=("a", "b"), output_mbit=[4.0, 1.0, 0.1],
@@ -126,6 +132,7 @@ def solve_oracle(instance: CoInferenceInstance) -> SolveResult:
     t0 = time.perf_counter()
     inst = instance
     K, N = inst.n_users, inst.n_subtasks
+    H = check_gpu_free(gpu_free_s)
     if K > MAX_USERS or N > MAX_SUBTASKS:
         raise InvalidInputError("instance", f"the exhaustive oracle is limited to K <= {MAX_USERS} users and "
                                             f"N <= {MAX_SUBTASKS} sub-tasks, got K = {K}, N = {N}")
@@ -135,6 +142,10 @@ def solve_oracle(instance: CoInferenceInstance) -> SolveResult:
     te1 = inst.edge_beta_s + inst.edge_alpha_s
     tail1 = np.concatenate((np.cumsum(te1[::-1])[::-1], [0.0]))
     alone_ok = inst.ready_time[:, :N] + tail1[None, :N] <= inst.deadline_s[:, None] * (1 + _EPS) + _EPS
+    if H > 0:  # the chain cannot start before the GPU is free (the search's own first test)
+        D = inst.absolute_deadline[:, None]
+        start = np.maximum(inst.release_s[:, None] + inst.ready_time[:, :N], H)
+        alone_ok &= ~(start + tail1[None, :N] > D + _EPS * np.maximum(1.0, np.abs(D)))
     choices = [[s for s in range(N) if alone_ok[k, s]] + [N] for k in range(K)]
 
     candidates = []
@@ -148,7 +159,7 @@ def solve_oracle(instance: CoInferenceInstance) -> SolveResult:
     nodes = 0
     for missed, _energy, _tie, part in candidates:
         users = [k for k in range(K) if part[k] < N]
-        search = _Search(inst, part, users)
+        search = _Search(inst, part, users, H)
         seq = search.run()
         nodes += search.nodes
         if seq is not None:

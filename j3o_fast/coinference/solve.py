@@ -3,6 +3,8 @@
 Methods: "ip-ssa", "ip-ssa-min" (IP-SSA at the minimum absolute deadline), "og", "lc", "fo",
 "ip-no-batch", "oracle" (exact, K <= 4 and N <= 4). Each returns a ``SolveResult`` whose
 decision is a ``CoInferencePlan`` and whose objective is the total user energy in joules.
+Every method takes ``gpu_free_s`` H (absolute seconds, >= 0, default 0): the GPU runs work
+committed earlier until H and the plan starts no batch before it (coinference.md section 7).
 """
 
 from __future__ import annotations
@@ -57,11 +59,15 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
 def solve(instance: CoInferenceInstance, method: str, **options) -> SolveResult:
     """Run ``method`` on ``instance`` with its keyword ``options`` (e.g. ``variant`` for ip-ssa).
 
-    Unknown methods and options a method does not take raise InvalidInputError.
+    Unknown methods and options a method does not take raise InvalidInputError. Every method
+    takes ``gpu_free_s``, the absolute time from which the GPU is free (default 0).
 
     >>> from j3o_fast.coinference.profiles import generate
     >>> solve(generate("mobilenetv2", 3, deadline_s=0.05), "lc").method
     'lc'
+    >>> res = solve(generate("mobilenetv2", 4, seed=1), "og", gpu_free_s=0.02)
+    >>> min(b.start_s for b in res.decision.batches) >= 0.02 - 1e-12
+    True
     """
     if not isinstance(instance, CoInferenceInstance):
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(instance).__name__}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +18,11 @@ from .plan import CoInferencePlan
 DEFAULT_TOL = 1e-9
 
 #: The checks, in report order.
-CHECKS = ("coverage", "readiness", "precedence", "one batch at a time", "deadlines", "batch cap", "energy",
-          "infeasible users", "feasible flag")
+CHECKS = ("coverage", "readiness", "precedence", "one batch at a time", "gpu free", "deadlines", "batch cap",
+          "energy", "infeasible users", "feasible flag")
+
+#: The checks that are constraints of P0 proper (the ``feasible`` flag claims they all hold).
+_P0_CHECKS = CHECKS[:7]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,13 +61,16 @@ class _Found:
         return tuple(Violation(c, *self.items[c]) for c in CHECKS if c in self.items)
 
 
-def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float = DEFAULT_TOL) -> PlanReport:
+def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float = DEFAULT_TOL, *,
+                gpu_free_s: float = 0.0) -> PlanReport:
     """Check ``plan`` against P0 and recompute its energy.
 
     Checks: coverage (every offloaded user k in exactly one batch for each n in s_k+1..N, and in
     no batch of a sub-task it runs itself), readiness (k's first batch starts at or after
     rho_k + a_k(s_k)), precedence (each later batch of k starts at or after k's previous batch
-    ends), one batch at a time (a batch starts at or after every earlier batch ends), deadlines
+    ends), one batch at a time (a batch starts at or after every earlier batch ends), gpu free
+    (with ``gpu_free_s`` H > 0, the absolute time until which the GPU runs committed work, every
+    batch starts at or after H; H = 0, the default, adds no check), deadlines
     (k's last batch ends by rho_k + T_k; all-local needs L_k(N) <= T_k), batch cap (size <=
     max_batch), energy (energy_j[k] = E_k(s_k)), infeasible users (a listed user runs all-local),
     feasible flag (the plan's ``feasible`` equals "every other check holds").
@@ -93,6 +101,9 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
             raise InvalidInputError(f"batches[{i}][1]", f"must hold user indices < {K}, got {b.users[-1]}")
     if not (np.isfinite(tol) and tol >= 0):
         raise InvalidInputError("tol", f"must be a finite number >= 0, got {tol!r}")
+    H = gpu_free_s
+    if isinstance(H, bool) or not isinstance(H, numbers.Real) or not math.isfinite(H) or H < 0:
+        raise InvalidInputError("gpu_free_s", f"must be a finite number >= 0 (absolute seconds), got {H!r}")
 
     found = _Found()
     slack = lambda t: tol * max(1.0, abs(t))  # noqa: E731  (time tolerance scaled to the clock)
@@ -151,6 +162,12 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
         if ends[i] > latest_end:
             latest_end, latest_i = ends[i], i
 
+    # Work committed before this plan holds the GPU until H.
+    if H > 0:
+        for i in np.nonzero(H - starts > slack(H))[0]:
+            found.add("gpu free", f"batches[{i}] starts at {starts[i]:.6g} s, before the GPU is free at {H:.6g} s",
+                      float(H - starts[i]))
+
     energy = inst.energy[np.arange(K), s]
     diff = np.abs(plan.energy_j - energy)
     for k in np.nonzero(diff > tol * np.maximum(1.0, np.abs(energy)))[0]:
@@ -159,7 +176,7 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
         if s[k] != N:
             found.add("infeasible users", f"user {k} is listed infeasible but has s = {int(s[k])} < N = {N}", np.nan)
 
-    p0_ok = not any(c in found.items for c in CHECKS[:6])  # the constraints of P0 proper
+    p0_ok = not any(c in found.items for c in _P0_CHECKS)
     if plan.feasible != p0_ok:
         found.add("feasible flag", f"plan says feasible = {plan.feasible}, the constraints say {p0_ok}", np.nan)
     violations = found.violations()
