@@ -102,6 +102,24 @@ def _coinference_generate(args) -> int:
     return 0
 
 
+def _online_generate(args) -> int:
+    from .coinference.online import Scenario, generate_trace, save_trace
+
+    if args.rate is not None and (args.rate_low is not None or args.rate_high is not None):
+        raise InvalidInputError("--rate", "give either --rate or --rate-low/--rate-high, not both")
+    given = {"profile": args.profile, "n_devices": args.devices, "rate_hz": args.rate,
+             "rate_low_hz": args.rate_low, "rate_high_hz": args.rate_high, "switch_prob": args.switch_prob,
+             "deadline_min_s": args.deadline_min, "deadline_max_s": args.deadline_max, "slot_s": args.slot,
+             "n_slots": args.slots, "alpha": args.alpha, "max_batch": args.max_batch}
+    # Options left out take the Scenario's defaults.
+    scenario = Scenario(**{k: val for k, val in given.items() if val is not None})
+    trace = generate_trace(scenario, seed=args.seed)
+    save_trace(trace, args.output)
+    print(f"wrote {args.output}: {trace.name} ({trace.n_devices} devices, {trace.n_tasks} tasks in "
+          f"{trace.n_slots} slots of {trace.slot_s:g} s)")
+    return 0
+
+
 def _coinference_solve(inst_doc: dict, args) -> int:
     import numpy as np
 
@@ -163,7 +181,7 @@ def _coinference_verify(inst_doc: dict, plan_doc: dict, args) -> int:
 # Domain dispatch by the ``format`` field of the instance file.
 SOLVERS = {pio.INSTANCE_FORMAT: _placement_solve, cio.INSTANCE_FORMAT: _coinference_solve}
 VERIFIERS = {pio.INSTANCE_FORMAT: _placement_verify, cio.INSTANCE_FORMAT: _coinference_verify}
-GENERATORS = {"placement": _placement_generate, "coinference": _coinference_generate}
+GENERATORS = {"placement": _placement_generate, "coinference": _coinference_generate, "online": _online_generate}
 
 
 def _format_of(doc: dict, path: str, known: dict) -> Callable:
@@ -199,6 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--max-batch", type=int, default=None)
     gc.add_argument("--seed", type=int, default=0)
     gc.add_argument("-o", "--output", required=True)
+
+    go = gen_sub.add_parser("online", help="online arrival trace (coinference.md section 7); "
+                                           "options left out take the Scenario defaults")
+    go.add_argument("--profile", default=None, choices=("vgg16", "mobilenetv2"))
+    go.add_argument("--devices", type=int, default=None, help="number of devices K")
+    go.add_argument("--rate", type=float, default=None,
+                    help="tasks per second per device (per slot: probability rate*slot)")
+    go.add_argument("--rate-low", type=float, default=None, help="bursty: rate of the low state (Hz)")
+    go.add_argument("--rate-high", type=float, default=None, help="bursty: rate of the high state (Hz)")
+    go.add_argument("--switch-prob", type=float, default=None,
+                    help="bursty: probability of switching state at each slot boundary")
+    go.add_argument("--deadline-min", type=float, default=None, help="T_min in seconds")
+    go.add_argument("--deadline-max", type=float, default=None, help="T_max in seconds")
+    go.add_argument("--slot", type=float, default=None, help="slot length in seconds")
+    go.add_argument("--slots", type=int, default=None, help="episode length in slots")
+    go.add_argument("--alpha", type=float, default=None,
+                    help="per-member batch latency as a fraction of beta (0: constant edge latency)")
+    go.add_argument("--max-batch", type=int, default=None)
+    go.add_argument("--seed", type=int, default=0)
+    go.add_argument("-o", "--output", required=True)
 
     sv = sub.add_parser("solve", help="solve an instance file and print a summary")
     sv.add_argument("instance")

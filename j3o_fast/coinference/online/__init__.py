@@ -1,0 +1,10 @@
+"""Online co-inference (coinference.md section 7): tasks arrive slot by slot and a policy dispatches them.
+
+An ``OnlineTrace`` holds the devices, the edge GPU and the arriving tasks of one episode
+(formats.md, "Online arrival trace"), so that every policy replays the same arrivals;
+``generate_trace`` draws one from a ``Scenario`` and a seed.
+"""
+
+from .scenario import Scenario, device_seed, generate_trace, rate_path
+from .trace import OnlineTrace
+from .trace_io import TRACE_FORMAT, load_trace, save_trace, trace_from_dict, trace_to_dict
