@@ -4,14 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A step function of the finish time F: value v[t] (+INFINITY where no state survives) on
- * [x[t], x[t+1]), x[0] = -INFINITY. tag_j/tag_n name a term achieving the value: the first
- * position j of the last group and its first sub-task n. */
+/* A step function of the finish time F: cost v[t] (+INFINITY where no state survives) and
+ * planned GPU time g[t] on [x[t], x[t+1]), x[0] = -INFINITY. tag_j/tag_n name a term achieving
+ * the value: the first position j of the last group and its first sub-task n. */
 typedef struct {
-    double *x, *v;
+    double *x, *v, *g;
     int32_t *tj, *tn;
     int64_t len, cap;
 } sfun;
+
+/* (v1, g1) below (v2, g2) in the order of the objective: the cost first, then the planned GPU
+ * time, each compared to OG_REL_TIE relative so that sums taken in another order still tie. */
+static inline int cost_lt(double v1, double g1, double v2, double g2)
+{
+    if (v1 == INFINITY)
+        return 0;
+    if (v2 == INFINITY)
+        return 1;
+    const double tv = OG_REL_TIE * fmax(fabs(v1), fabs(v2));
+    if (v1 < v2 - tv)
+        return 1;
+    if (v2 < v1 - tv)
+        return 0;
+    return g1 < g2 - OG_REL_TIE * fmax(fabs(g1), fabs(g2));
+}
+
+/* Tie rule between two terms of equal cost and GPU time: the larger last group (smaller first
+ * position j) wins, then the later first sub-task n. */
+static inline int tag_before(int32_t j1, int32_t n1, int32_t j2, int32_t n2)
+{
+    return j1 < j2 || (j1 == j2 && n1 > n2);
+}
+
+/* (v1, g1, tags 1) preferred to (v2, g2, tags 2). */
+static inline int term_better(double v1, double g1, int32_t j1, int32_t n1, double v2, double g2, int32_t j2,
+                              int32_t n2)
+{
+    if (cost_lt(v1, g1, v2, g2))
+        return 1;
+    if (v1 == INFINITY || cost_lt(v2, g2, v1, g1))
+        return 0;
+    return tag_before(j1, n1, j2, n2);
+}
 
 static int sf_reserve(sfun *f, int64_t need)
 {
@@ -28,6 +62,10 @@ static int sf_reserve(sfun *f, int64_t need)
     if (!v)
         return 0;
     f->v = v;
+    double *g = realloc(f->g, sizeof(double) * (size_t)cap);
+    if (!g)
+        return 0;
+    f->g = g;
     int32_t *tj = realloc(f->tj, sizeof(int32_t) * (size_t)cap);
     if (!tj)
         return 0;
@@ -44,21 +82,23 @@ static void sf_free(sfun *f)
 {
     free(f->x);
     free(f->v);
+    free(f->g);
     free(f->tj);
     free(f->tn);
     memset(f, 0, sizeof(*f));
 }
 
-/* Append a step of V; a value equal to the previous one extends that step. Its tag stays valid
- * there: every term of V (a last group with its clamp to the first deadline, plus the V of the
- * users before it) is non-increasing in F, so a term achieving the value at the step's start
- * achieves it further right too. Capacity must be reserved. */
-static inline void sf_push(sfun *f, double x, double v, int32_t tj, int32_t tn)
+/* Append a step of V; the same value with the same tag extends the previous step. (A value
+ * equal to the previous one under another tag starts a step: the tie rule may prefer the new
+ * term from there on.) Capacity must be reserved. */
+static inline void sf_push(sfun *f, double x, double v, double g, int32_t tj, int32_t tn)
 {
-    if (f->len > 0 && v == f->v[f->len - 1])
+    if (f->len > 0 && v == f->v[f->len - 1] && g == f->g[f->len - 1] && tj == f->tj[f->len - 1] &&
+        tn == f->tn[f->len - 1])
         return;
     f->x[f->len] = x;
     f->v[f->len] = v;
+    f->g[f->len] = g;
     f->tj[f->len] = tj;
     f->tn[f->len] = tn;
     f->len++;
@@ -67,12 +107,14 @@ static inline void sf_push(sfun *f, double x, double v, int32_t tj, int32_t tn)
 /* Append a step of a Q layer. Its tag must be exact, not just value-achieving: a layer's
  * groups grow by one member per position, and a group that has reached its first deadline
  * (clamped) grows differently, so a step starts wherever the value or the group start changes. */
-static inline void sf_push_exact(sfun *f, double x, double v, int32_t tj)
+static inline void sf_push_exact(sfun *f, double x, double v, double g, int32_t tj)
 {
-    if (f->len > 0 && v == f->v[f->len - 1] && (tj == f->tj[f->len - 1] || v == INFINITY))
+    if (f->len > 0 && v == f->v[f->len - 1] &&
+        ((tj == f->tj[f->len - 1] && g == f->g[f->len - 1]) || v == INFINITY))
         return;
     f->x[f->len] = x;
     f->v[f->len] = v;
+    f->g[f->len] = g;
     f->tj[f->len] = tj;
     f->tn[f->len] = 0;
     f->len++;
@@ -81,24 +123,25 @@ static inline void sf_push_exact(sfun *f, double x, double v, int32_t tj)
 static void sf_constant(sfun *f, double v, int32_t tj, int32_t tn)
 {
     f->len = 0;
-    sf_push(f, -INFINITY, v, tj, tn);
+    sf_push(f, -INFINITY, v, 0.0, tj, tn);
 }
 
 static inline int sf_empty(const sfun *f) { return f->len == 1 && f->v[0] == INFINITY; }
 
-/* Read cursor over a step function, optionally shifted right by `shift` with a fixed tag. */
+/* Read cursor over a step function, optionally shifted right by `shift` with a fixed tag and
+ * `gadd` added to its GPU time. */
 typedef struct {
-    const double *x, *v;
+    const double *x, *v, *g;
     const int32_t *tj, *tn;
     int64_t len, pos;
-    double shift;
+    double shift, gadd;
     int32_t fixed_j; /* >= 0: report this tag_j instead of the stored one */
 } cursor;
 
-static inline cursor cur_make(const double *x, const double *v, const int32_t *tj, const int32_t *tn,
-                              int64_t len, double shift, int32_t fixed_j)
+static inline cursor cur_make(const double *x, const double *v, const double *g, const int32_t *tj,
+                              const int32_t *tn, int64_t len, double shift, double gadd, int32_t fixed_j)
 {
-    cursor c = {x, v, tj, tn, len, 0, shift, fixed_j};
+    cursor c = {x, v, g, tj, tn, len, 0, shift, gadd, fixed_j};
     return c;
 }
 
@@ -114,6 +157,7 @@ static inline void cur_advance(cursor *c, double x)
 }
 
 static inline double cur_value(const cursor *c) { return c->v[c->pos]; }
+static inline double cur_gpu(const cursor *c) { return c->g ? c->g[c->pos] + c->gadd : 0.0; }
 static inline int32_t cur_tj(const cursor *c) { return c->fixed_j >= 0 ? c->fixed_j : c->tj[c->pos]; }
 
 /* Index of the step of (x, len) holding F: the last t with x[t] <= F (x[0] = -inf). */
@@ -221,11 +265,11 @@ static void heap_offer(double *h, int64_t *size, int64_t cap, double saving, dou
 typedef struct {
     sfun *qold, *qnew; /* (N+1)*layers each */
     sfun acc, tmp;
-    double *vx, *vv;   /* arena of all V_i */
+    double *vx, *vv, *vg; /* arena of all V_i */
     int32_t *vj, *vn;
     int64_t *voff;     /* K+2 */
     int64_t varena_len, varena_cap;
-    double *ccl, *lsum, *vd, *heap, *topsum, *lbrest, *opt;
+    double *ccl, *lsum, *vd, *vdg, *heap, *topsum, *lbrest, *opt;
     int64_t *hsize, *alive;
     ofun of;
 } og_work;
@@ -245,6 +289,10 @@ static int varena_append(og_work *w, const sfun *f)
         if (!v)
             return 0;
         w->vv = v;
+        double *g = realloc(w->vg, sizeof(double) * (size_t)cap);
+        if (!g)
+            return 0;
+        w->vg = g;
         int32_t *tj = realloc(w->vj, sizeof(int32_t) * (size_t)cap);
         if (!tj)
             return 0;
@@ -257,6 +305,7 @@ static int varena_append(og_work *w, const sfun *f)
     }
     memcpy(w->vx + w->varena_len, f->x, sizeof(double) * (size_t)f->len);
     memcpy(w->vv + w->varena_len, f->v, sizeof(double) * (size_t)f->len);
+    memcpy(w->vg + w->varena_len, f->g, sizeof(double) * (size_t)f->len);
     memcpy(w->vj + w->varena_len, f->tj, sizeof(int32_t) * (size_t)f->len);
     memcpy(w->vn + w->varena_len, f->tn, sizeof(int32_t) * (size_t)f->len);
     w->varena_len = need;
@@ -265,11 +314,11 @@ static int varena_append(og_work *w, const sfun *f)
 
 /* New layer (n, c) after adding position i:
  *   Q'(F) = min(A^c(F) + l, A^{c'}(F) + o^n(F)) for F < hi, +inf from hi on,
- *   A^c = min(Q^{n,c}, [c = 0] V_i(F - R[n]) tagged i).
- * Values above `limit` are cut to +inf. */
+ *   A^c = min(Q^{n,c}, [c = 0] V_i(F - R[n]) tagged i, its GPU time + R[n]).
+ * Values above `limit` are cut to +inf. Ties go to the earlier group start (the larger group). */
 static int layer_update(const sfun *qa, const sfun *qb, int with_v_a, int with_v_b,
-                        const double *vx, const double *vv, int64_t vlen, double shift, int32_t i,
-                        const double *ox, const double *ov, int64_t olen, double l, double hi,
+                        const double *vx, const double *vv, const double *vg, int64_t vlen, double shift,
+                        int32_t i, const double *ox, const double *ov, int64_t olen, double l, double hi,
                         double limit, sfun *out)
 {
     if (!sf_reserve(out, qa->len + (qb ? qb->len : 0) + vlen + olen + 2))
@@ -278,34 +327,39 @@ static int layer_update(const sfun *qa, const sfun *qb, int with_v_a, int with_v
     /* With a cap most upper layers are empty (a group cannot have c uploaders before it has c
      * members); an empty layer fed by empty layers stays empty. */
     if (!with_v_a && !with_v_b && sf_empty(qa) && (!qb || sf_empty(qb))) {
-        sf_push_exact(out, -INFINITY, INFINITY, -1);
+        sf_push_exact(out, -INFINITY, INFINITY, 0.0, -1);
         return 1;
     }
-    cursor ca = cur_make(qa->x, qa->v, qa->tj, NULL, qa->len, 0.0, -1);
-    cursor cb = qb ? cur_make(qb->x, qb->v, qb->tj, NULL, qb->len, 0.0, -1) : ca;
-    cursor cv = cur_make(vx, vv, NULL, NULL, vlen, shift, i);
-    cursor co = cur_make(ox, ov, NULL, NULL, olen, 0.0, 0);
+    cursor ca = cur_make(qa->x, qa->v, qa->g, qa->tj, NULL, qa->len, 0.0, 0.0, -1);
+    cursor cb = qb ? cur_make(qb->x, qb->v, qb->g, qb->tj, NULL, qb->len, 0.0, 0.0, -1) : ca;
+    cursor cv = cur_make(vx, vv, vg, NULL, NULL, vlen, shift, shift, i);
+    cursor co = cur_make(ox, ov, NULL, NULL, NULL, olen, 0.0, 0.0, 0);
     double x = -INFINITY;
     for (;;) {
         double a = cur_value(&ca), b = qb ? cur_value(&cb) : INFINITY, vs = cur_value(&cv);
+        double ga = cur_gpu(&ca), gb = qb ? cur_gpu(&cb) : 0.0, gs = cur_gpu(&cv);
         int32_t ta = cur_tj(&ca), tb = qb ? cur_tj(&cb) : -1;
-        if (with_v_a && vs < a) {
+        /* a new group at i is the latest start: it wins only when strictly better */
+        if (with_v_a && cost_lt(vs, gs, a, ga)) {
             a = vs;
+            ga = gs;
             ta = i;
         }
-        if (with_v_b && vs < b) {
+        if (with_v_b && cost_lt(vs, gs, b, gb)) {
             b = vs;
+            gb = gs;
             tb = i;
         }
-        double val = a + l, alt = b + cur_value(&co);
+        double val = a + l, alt = b + cur_value(&co), gval = ga;
         int32_t tag = ta;
-        if (alt < val) {
+        if (term_better(alt, gb, tb, 0, val, ga, ta, 0)) {
             val = alt;
+            gval = gb;
             tag = tb;
         }
         if (val > limit)
             val = INFINITY;
-        sf_push_exact(out, x, val, tag);
+        sf_push_exact(out, x, val, gval, tag);
         double nx = cur_next(&ca);
         if (qb) {
             double t = cur_next(&cb);
@@ -331,25 +385,26 @@ static int layer_update(const sfun *qa, const sfun *qb, int with_v_a, int with_v
         cur_advance(&co, x);
     }
     if (hi < INFINITY)
-        sf_push_exact(out, hi, INFINITY, -1);
+        sf_push_exact(out, hi, INFINITY, 0.0, -1);
     return 1;
 }
 
-/* out = min(a, b) with b's steps tagged (b.tj, n). */
+/* out = min(a, b) with b's steps tagged (b.tj, n); ties by tag_before. */
 static int merge_min(const sfun *a, const sfun *b, int32_t n, sfun *out)
 {
     if (!sf_reserve(out, a->len + b->len + 1))
         return 0;
     out->len = 0;
-    cursor ca = cur_make(a->x, a->v, a->tj, a->tn, a->len, 0.0, -1);
-    cursor cb = cur_make(b->x, b->v, b->tj, NULL, b->len, 0.0, -1);
+    cursor ca = cur_make(a->x, a->v, a->g, a->tj, a->tn, a->len, 0.0, 0.0, -1);
+    cursor cb = cur_make(b->x, b->v, b->g, b->tj, NULL, b->len, 0.0, 0.0, -1);
     double x = -INFINITY;
     for (;;) {
         double va = cur_value(&ca), vb = cur_value(&cb);
-        if (vb < va)
-            sf_push(out, x, vb, cur_tj(&cb), n);
+        double ga = cur_gpu(&ca), gb = cur_gpu(&cb);
+        if (term_better(vb, gb, cur_tj(&cb), n, va, ga, ca.tj[ca.pos], ca.tn[ca.pos]))
+            sf_push(out, x, vb, gb, cur_tj(&cb), n);
         else
-            sf_push(out, x, va, ca.tj[ca.pos], ca.tn[ca.pos]);
+            sf_push(out, x, va, ga, ca.tj[ca.pos], ca.tn[ca.pos]);
         double nx = cur_next(&ca), t = cur_next(&cb);
         if (t < nx)
             nx = t;
@@ -426,12 +481,14 @@ static void work_free(og_work *w, int64_t nq)
     sf_free(&w->tmp);
     free(w->vx);
     free(w->vv);
+    free(w->vg);
     free(w->vj);
     free(w->vn);
     free(w->voff);
     free(w->ccl);
     free(w->lsum);
     free(w->vd);
+    free(w->vdg);
     free(w->heap);
     free(w->topsum);
     free(w->lbrest);
@@ -464,6 +521,7 @@ int og_solve(const og_problem *p, og_plan *out)
     w.voff = malloc(sizeof(int64_t) * (size_t)(K + 2));
     w.ccl = calloc((size_t)(K * NN), sizeof(double));
     w.vd = malloc(sizeof(double) * (size_t)(K * NN));
+    w.vdg = malloc(sizeof(double) * (size_t)(K * NN));
     w.lbrest = malloc(sizeof(double) * (size_t)(K + 1));
     w.opt = malloc(sizeof(double) * (size_t)NN);
     w.alive = malloc(sizeof(int64_t) * (size_t)K);
@@ -471,7 +529,7 @@ int og_solve(const og_problem *p, og_plan *out)
     w.of.v = malloc(sizeof(double) * (size_t)(NN * NN));
     w.of.len = malloc(sizeof(int64_t) * (size_t)NN);
     w.of.order = malloc(sizeof(int64_t) * (size_t)N);
-    if (!w.qold || !w.qnew || !w.voff || !w.ccl || !w.vd || !w.lbrest || !w.opt || !w.alive || !w.of.x ||
+    if (!w.qold || !w.qnew || !w.voff || !w.ccl || !w.vd || !w.vdg || !w.lbrest || !w.opt || !w.alive || !w.of.x ||
         !w.of.v || !w.of.len || !w.of.order)
         goto done;
     if (capped) {
@@ -511,13 +569,16 @@ int og_solve(const og_problem *p, og_plan *out)
 
     for (int64_t i = 0; i < K; i++) {
         const double limit = p->bound - w.lbrest[i + 1] + tol;
-        const double *vx = w.vx + w.voff[i], *vv = w.vv + w.voff[i];
+        const double *vx = w.vx + w.voff[i], *vv = w.vv + w.voff[i], *vg = w.vg + w.voff[i];
         const int64_t vlen = w.voff[i + 1] - w.voff[i];
         const double l = p->local_cost[i];
 
         /* V_i(D_i - R[n]): the cost before a group that starts at i and ends at its deadline */
-        for (int64_t n = 1; n <= NN; n++)
-            w.vd[i * NN + n - 1] = vv[step_at(vx, vlen, D[i] - R[n])];
+        for (int64_t n = 1; n <= NN; n++) {
+            const int64_t t = step_at(vx, vlen, D[i] - R[n]);
+            w.vd[i * NN + n - 1] = vv[t];
+            w.vdg[i * NN + n - 1] = vg[t] + R[n];
+        }
 
         /* Groups finishing before their first member's deadline: Q layers. */
         build_ofun(p, i, &w.of);
@@ -531,7 +592,7 @@ int og_solve(const og_problem *p, og_plan *out)
                 /* uncapped: A^{c'} = A^c; the same cursor is read twice through qb = qa */
                 if (!capped)
                     qb = qa;
-                if (!layer_update(qa, qb, with_a, with_b, vx, vv, vlen, R[n], (int32_t)i, ox, ov, olen, l,
+                if (!layer_update(qa, qb, with_a, with_b, vx, vv, vg, vlen, R[n], (int32_t)i, ox, ov, olen, l,
                                   D[i], limit, &w.qnew[(n - 1) * layers + c]))
                     goto done;
             }
@@ -555,13 +616,13 @@ int og_solve(const og_problem *p, og_plan *out)
         if (!sf_reserve(&w.acc, 2 * n_alive + 2))
             goto done;
         w.acc.len = 0;
-        sf_push(&w.acc, -INFINITY, INFINITY, -1, 0);
-        double run = INFINITY;
+        sf_push(&w.acc, -INFINITY, INFINITY, 0.0, -1, 0);
+        double run = INFINITY, grun = 0.0;
         int64_t kept = 0;
         for (int64_t a = 0; a < n_alive; a++) {
             const int64_t j = w.alive[a];
             options_at(p, i, D[j], w.opt);
-            double best = INFINITY;
+            double best = INFINITY, gbest = 0.0;
             int32_t bn = (int32_t)NN;
             for (int64_t n = 0; n < NN; n++) {
                 double c;
@@ -576,9 +637,11 @@ int og_solve(const og_problem *p, og_plan *out)
                 } else {
                     c = w.ccl[j * NN + n] += (w.opt[n] < l ? w.opt[n] : l);
                 }
-                double tot = c + w.vd[j * NN + n];
-                if (tot <= best) {
+                /* ascending n, replaced unless strictly worse: among ties the later sub-task */
+                const double tot = c + w.vd[j * NN + n], gtot = w.vdg[j * NN + n];
+                if (tot < INFINITY && !cost_lt(best, gbest, tot, gtot)) {
                     best = tot;
+                    gbest = gtot;
                     bn = (int32_t)(n + 1);
                 }
             }
@@ -588,14 +651,17 @@ int og_solve(const og_problem *p, og_plan *out)
                 best = INFINITY;
             else
                 w.alive[kept++] = j;
-            if (best < run) {
+            /* ascending j, replaced only when strictly better: among ties the larger group */
+            if (cost_lt(best, gbest, run, grun)) {
                 run = best;
+                grun = gbest;
                 if (w.acc.x[w.acc.len - 1] == D[j]) {
                     w.acc.v[w.acc.len - 1] = run;
+                    w.acc.g[w.acc.len - 1] = grun;
                     w.acc.tj[w.acc.len - 1] = (int32_t)j;
                     w.acc.tn[w.acc.len - 1] = bn;
                 } else
-                    sf_push(&w.acc, D[j], run, (int32_t)j, bn);
+                    sf_push(&w.acc, D[j], run, grun, (int32_t)j, bn);
             }
         }
         n_alive = kept;

@@ -10,7 +10,11 @@
  * finish by G - R[n].
  *
  * Cost is one double: energy plus, for a user that misses its deadline, a penalty larger than
- * any energy difference, so fewer violations always win (the caller picks the penalty).
+ * any energy difference, so fewer violations always win (the caller picks the penalty). Among
+ * groupings of equal cost the one planning less GPU time, sum over groups of R[n_g], wins;
+ * costs and GPU times within OG_REL_TIE relative count as equal. Remaining ties go to the
+ * grouping whose last group is largest, then to the later first sub-task of that group, and so
+ * on backwards through the chain (coinference.md section 7, step 3).
  *
  * Method: V_i(F), the least cost of positions [0, i) when their last group must finish by F,
  * is a step function of F. It is built for i = 1..K from
@@ -33,6 +37,9 @@
 #define OG_OK 0
 #define OG_NO_MEMORY 1
 #define OG_NO_PLAN 2 /* every state was cut by `bound`: no grouping costs <= bound */
+
+/* Relative difference below which two costs (or two GPU times) tie. */
+#define OG_REL_TIE 1e-12
 
 typedef struct {
     int64_t n_users;          /* K >= 1 */
