@@ -5,6 +5,8 @@ Each function is plain Python/NumPy written for clarity, not speed. Sections per
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # ================================================================================================
@@ -674,3 +676,193 @@ def relaxed_usage_reference(inst, slot_client, slot_task, slot_rate, slot_route,
             if inst.batching and y[e][m]:
                 gpu[e] += inst.batch_tau0_s[m] / (inst.batching_window_s * inst.edge_speed[e])
     return dict(mu=compute, beta=uplink, nu=gpu, gamma=backhaul, kappa=cap)
+
+
+# ================================================================================================
+# Online co-inference (coinference.md section 7): plain loops over the rules as stated, the
+# grouping memoised only on exact (prefix, finish time) pairs; exponential, for tiny dispatches
+# ================================================================================================
+
+#: Energies and GPU times within this relative difference count as equal (section 7 step 3).
+ONLINE_REL_TIE = 1e-12
+
+
+def _online_differ(a: float, b: float) -> bool:
+    return abs(a - b) > ONLINE_REL_TIE * max(abs(a), abs(b))
+
+
+def _online_better(c1, c2) -> bool:
+    """(unserved, energy, gpu) of c1 strictly better than c2, energies/GPU times to ONLINE_REL_TIE."""
+    if c1[0] != c2[0]:
+        return c1[0] < c2[0]
+    if _online_differ(c1[1], c2[1]):
+        return c1[1] < c2[1]
+    if _online_differ(c1[2], c2[2]):
+        return c1[2] < c2[2]
+    return False
+
+
+def online_planned_tail(beta, alpha, n_planned: int, max_batch) -> list:
+    """R[n] for n = 1..N+1 (index 0 unused) with te[n](min(n_planned, max_batch))."""
+    N = len(beta)
+    b = n_planned if max_batch is None else min(n_planned, max_batch)
+    R = [0.0] * (N + 2)
+    for n in range(N, 0, -1):
+        R[n] = R[n + 1] + (beta[n - 1] + alpha[n - 1] * b)
+    R[0] = R[1]
+    return R
+
+
+def online_plan(energy, ready, local_time, slack, tau, gpu_free, beta, alpha, max_batch, planner):
+    """Plan one dispatch; returns (choice, served, batches).
+
+    energy, ready: per task lists of N+1 values E_k(s), a_k(s); local_time: L_k(N); slack: the
+    relative deadline at dispatch. choice[i] = s (N: all local); served[i] False for a
+    violation; batches: [(subtask, [task indices], planned start)] in planned order.
+    """
+    M = len(slack)
+    N = len(beta)
+    if M == 0:
+        return [], [], []
+    R = online_planned_tail(beta, alpha, M, max_batch)
+    cap = M if max_batch is None else max_batch
+    D = [tau + s for s in slack]
+    th = [[max(tau + ready[k][s], gpu_free) + R[s + 1] for s in range(N)] for k in range(M)]
+    # the planners' rounding slack: a chain ending exactly at a deadline still counts as on time
+    th = [[x - 1e-12 * max(1.0, abs(x)) for x in row] for row in th]
+    local_ok = [local_time[k] <= slack[k] for k in range(M)]
+    order = sorted(range(M), key=lambda k: (D[k], k))
+
+    def group(j, i, n, G):
+        """(unserved, energy, {task: s}) of sorted positions [j, i) with first sub-task n, finish G."""
+        choice, want = {}, []
+        for p in range(j, i):
+            k = order[p]
+            best = None
+            for s in range(N - 1, n - 2, -1):  # descending: among equal energies the larger s
+                if th[k][s] <= G and (best is None or energy[k][s] < energy[k][best]):
+                    best = s
+            if best is not None and (not local_ok[k] or energy[k][best] < energy[k][N]):
+                want.append((p, k, best))
+            else:
+                choice[k] = N
+        if len(want) > cap:
+            want.sort(key=lambda w: (local_ok[w[1]], -(energy[w[1]][N] - energy[w[1]][w[2]]), w[0]))
+            for _, k, _s in want[cap:]:
+                choice[k] = N
+            want = want[:cap]
+        for _, k, s in want:
+            choice[k] = s
+        unserved = sum(1 for p in range(j, i) if choice[order[p]] == N and not local_ok[order[p]])
+        total = sum(energy[order[p]][choice[order[p]]] for p in range(j, i))
+        return unserved, total, choice
+
+    memo = {}
+
+    def best(i, F):
+        Fc = min(F, D[order[i - 1]])
+        key = (i, Fc)
+        if key in memo:
+            return memo[key]
+        inc = None
+        for j in range(i):  # the largest last group first
+            G = min(D[order[j]], Fc)
+            for n in range(N + 1, 0, -1):  # then the latest first edge sub-task
+                u, e, _ = group(j, i, n, G)
+                if j > 0:
+                    ru, re, rg, _ = best(j, G - R[n])
+                else:
+                    ru, re, rg = 0, 0.0, 0.0
+                cand = (u + ru, e + re, R[n] + rg, (j, n, G))
+                if inc is None or _online_better(cand, inc):
+                    inc = cand
+        memo[key] = inc
+        return inc
+
+    if planner == "og":
+        groups = []
+        i, F = M, math.inf
+        while i > 0:
+            j, n, G = best(i, F)[3]
+            groups.append((j, i, n, G))
+            i, F = j, G - R[n]
+        groups.reverse()
+    elif planner == "ip-ssa":
+        groups = [(0, M, 1, D[order[0]])]
+    else:
+        raise ValueError(planner)
+
+    choice = [N] * M
+    batches = []
+    for j, i, n, G in groups:
+        _, _, ch = group(j, i, n, G)
+        for k, s in ch.items():
+            choice[k] = s
+        for m in range(n, N + 1):
+            members = sorted(k for k in (order[p] for p in range(j, i)) if ch[k] < m)
+            if members:
+                batches.append((m, members, G - R[m]))
+    served = [choice[k] < N or local_ok[k] for k in range(M)]
+    return choice, served, batches
+
+
+def online_episode(devices, tasks, *, slot_s, n_slots, deadline_max_s, beta, alpha, max_batch, theta,
+                planner="og", psi=10.0):
+    """The slot loop of section 7, written out plainly.
+
+    devices: list of dicts with 'energy' and 'ready' (N+1 lists) and 'local_time' (L_k(N));
+    tasks: list of (device, slot, relative deadline) rows; theta(t) -> threshold in [0, 1].
+    Returns a dict: per task 'dispatch', 'choice', 'violation'; 'batches' as executed
+    [(subtask, [rows], start, end)]; 'rewards' per step (S+1 of them).
+    """
+    N = len(beta)
+    R1 = online_planned_tail(beta, alpha, 1, max_batch)
+    opt = [min(d["local_time"], min(d["ready"][s] + R1[s + 1] for s in range(N))) for d in devices]
+    e_ref = sum(d["energy"][N] for d in devices) / len(devices)
+    M = len(tasks)
+    dispatch, choice, violation = [None] * M, [None] * M, [False] * M
+    executed, rewards = [], []
+    H = 0.0
+    pending, nxt = [], 0
+    for t in range(n_slots + 1):
+        tau = t * slot_s
+        while nxt < M and tasks[nxt][1] <= t:
+            pending.append(nxt)
+            nxt += 1
+        slack = {i: tasks[i][2] - (t - tasks[i][1]) * slot_s for i in pending}
+        if t < n_slots:
+            th = theta(t)
+            out = [i for i in pending
+                   if slack[i] <= th * deadline_max_s or slack[i] - slot_s < opt[tasks[i][0]]]
+        else:
+            out = list(pending)
+        pending = [i for i in pending if i not in out]
+        planned = []
+        for i in out:
+            dispatch[i] = t
+            if slack[i] < opt[tasks[i][0]]:  # hopeless: all local, a violation
+                choice[i], violation[i] = N, True
+            else:
+                planned.append(i)
+        dev = [devices[tasks[i][0]] for i in planned]
+        ch, served, batches = online_plan(
+            [d["energy"] for d in dev], [d["ready"] for d in dev], [d["local_time"] for d in dev],
+            [slack[i] for i in planned], tau, H, beta, alpha, max_batch, planner)
+        for a, i in enumerate(planned):
+            choice[i], violation[i] = ch[a], not served[a]
+        free = {}
+        for m, members, _planned_start in batches:
+            rows = [planned[a] for a in members]
+            ready = []
+            for a, i in zip(members, rows):
+                ready.append(tau + dev[a]["ready"][ch[a]] if m == ch[a] + 1 else free[i])
+            start = max([H] + ready)
+            end = start + beta[m - 1] + alpha[m - 1] * len(rows)
+            for i in rows:
+                free[i] = end
+            executed.append((m, sorted(rows), start, end))
+            H = end
+        energy = sum(devices[tasks[i][0]]["energy"][choice[i]] for i in out)
+        rewards.append(-energy / e_ref - psi * sum(violation[i] for i in out))
+    return {"dispatch": dispatch, "choice": choice, "violation": violation, "batches": executed,
+            "rewards": rewards}

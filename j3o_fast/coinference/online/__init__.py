@@ -5,6 +5,8 @@ An ``OnlineTrace`` holds the devices, the edge GPU and the arriving tasks of one
 ``generate_trace`` draws one from a ``Scenario`` and a seed.
 """
 
+from .episode import OBS_SIZE, Episode, EpisodeResult, episode_outcome, run_episode
+from .planner import DispatchPlan, plan_dispatch
 from .scenario import Scenario, device_seed, generate_trace, rate_path
 from .trace import OnlineTrace
 from .trace_io import TRACE_FORMAT, load_trace, save_trace, trace_from_dict, trace_to_dict
