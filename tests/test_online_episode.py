@@ -44,7 +44,7 @@ def _play(trace, theta, planner) -> Episode:
 def test_equals_twin_on_seeded_traces(planner):
     with_violations = 0
     for seed in range(24):
-        trace = _trace(seed, rate_hz=30.0 + 20.0 * (seed % 3))
+        trace = _trace(seed, rate_hz=25.0 + 10.0 * (seed % 3))
         for theta in (1.0, 0.6, 0.3, 0.0):
             ep, ref = _play(trace, theta, planner), _twin(trace, theta, planner)
             assert ep.dispatch_slot.tolist() == ref["dispatch"], (seed, theta)
