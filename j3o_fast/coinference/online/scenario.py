@@ -216,3 +216,31 @@ def generate_trace(scenario: Scenario, *, seed: int) -> OnlineTrace:
         deadline_max_s=sc.deadline_max_s, task_device=device, task_slot=slot, task_deadline_s=T,
         max_batch=sc.max_batch, name=name,
     )
+
+
+#: Named scenarios. ``default`` is calibrated so that the dispatch decision matters (MobileNetV2,
+#: 20 devices, a rate switching between 10 and 40 Hz per device with probability 0.02 per 5 ms
+#: slot, deadlines 20-60 ms, 400 slots): on ten traces (seeds 100-109) dispatching every slot
+#: keeps the GPU busy 59% of the time at 27.3 mJ per task and 144 violations, while the best
+#: fixed threshold of the grid 0, 0.05, ..., 1 is 0.45 (18.0 mJ per task, 54 violations).
+#: The others vary the load and the deadline spread around it, for the paper's grids.
+SCENARIOS = {
+    "default": Scenario(rate_low_hz=10.0, rate_high_hz=40.0, switch_prob=0.02),
+    "low-load": Scenario(rate_low_hz=5.0, rate_high_hz=20.0, switch_prob=0.02),
+    "high-load": Scenario(rate_low_hz=20.0, rate_high_hz=60.0, switch_prob=0.02),
+    "low-spread": Scenario(rate_low_hz=10.0, rate_high_hz=40.0, switch_prob=0.02, deadline_min_s=0.035,
+                           deadline_max_s=0.045),
+    "high-spread": Scenario(rate_low_hz=10.0, rate_high_hz=40.0, switch_prob=0.02, deadline_min_s=0.015,
+                            deadline_max_s=0.09),
+}
+
+
+def scenario(name: str) -> Scenario:
+    """The named scenario of ``SCENARIOS``.
+
+    >>> scenario("default").bursty
+    True
+    """
+    if name not in SCENARIOS:
+        raise InvalidInputError("scenario", f"must be one of {', '.join(SCENARIOS)}, got {name!r}")
+    return SCENARIOS[name]
