@@ -2,7 +2,9 @@
 
 Files are recognised by their ``format`` field, so ``solve`` and ``verify`` work for every
 domain. Bad input exits with status 2 and a one-line message naming the field and value;
-``verify`` exits with 1 when a constraint is violated.
+``verify`` exits with 1 when a constraint is violated. ``online run``, ``online clairvoyant``
+and ``online train`` play, bound and learn dispatch policies on arrival traces
+(coinference.md section 7); Ctrl-C during training exits with 130, the last checkpoint kept.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import sys
 from typing import Callable
 
 from . import _jsonfile as jf
-from .errors import InvalidInputError
 from .coinference import io as cio
+from .coinference.online.policies import MissingExtraError
+from .errors import InvalidInputError
 from .placement import io as pio
 
 
@@ -178,6 +181,159 @@ def _coinference_verify(inst_doc: dict, plan_doc: dict, args) -> int:
     return 0 if report.ok else 1
 
 
+# ---- online dispatch (coinference.md section 7) ----------------------------------------------
+
+def _online_trace(path: str):
+    """Load a trace file; errors inside it name the file and the JSON path."""
+    from .coinference.online import load_trace
+
+    try:
+        return load_trace(path)
+    except InvalidInputError as exc:
+        if exc.path == path:
+            raise
+        raise InvalidInputError(f"{path}: {exc.path}", exc.reason) from None
+
+
+def _online_planner(value: str) -> str:
+    from .coinference.online.planner import PLANNERS
+
+    if value not in PLANNERS:
+        raise InvalidInputError("--planner", f"must be one of {', '.join(PLANNERS)}, got {value!r}")
+    return value
+
+
+def _online_psi(value: float) -> float:
+    import math
+
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInputError("--psi", f"must be a finite number >= 0, got {value!r}")
+    return value
+
+
+def _online_policy(value: str):
+    """``every-slot``, ``threshold:X`` with 0 <= X <= 1, or the path of a DDPG agent ``.zip``."""
+    from .coinference.online.policies import DDPGPolicy, Threshold, every_slot
+
+    if value == "every-slot":
+        return every_slot
+    if value.startswith("threshold:"):
+        try:
+            return Threshold(float(value[len("threshold:"):]))
+        except (ValueError, InvalidInputError):
+            raise InvalidInputError("--policy", f"threshold:X needs a number X in [0, 1], got {value!r}") from None
+    if value.endswith(".zip") or os.path.isfile(value):
+        try:
+            return DDPGPolicy(value)
+        except InvalidInputError as exc:
+            raise InvalidInputError("--policy", f"{value!r}: {exc.reason}") from None
+    raise InvalidInputError("--policy", f"must be every-slot, threshold:X (0 <= X <= 1) or an agent .zip, "
+                                        f"got {value!r}")
+
+
+def _online_outputs(args, trace) -> list:
+    """Check every output path before any work; returns the --plan-out file pair (or [])."""
+    from .coinference.online.policies import check_writable
+
+    check_writable(args.output, "-o")
+    if args.plan_out is None:
+        return []
+    if trace.n_tasks == 0:
+        raise InvalidInputError("--plan-out", f"the trace {args.trace!r} has no tasks, so no plan")
+    pair = [f"{args.plan_out}-instance.json", f"{args.plan_out}-plan.json"]
+    for path in pair:
+        check_writable(path, "--plan-out")
+    return pair
+
+
+def _online_write(args, result, outcome, pair: list, extra: dict) -> None:
+    doc = dict(result.to_dict(), **extra, psi=args.psi, trace=args.trace)
+    jf.write_json_atomic(doc, args.output, indent=2)
+    if pair:
+        cio.save_instance(outcome[0], pair[0])
+        cio.save_plan(outcome[1], pair[1])
+    r = result
+    print(f"{extra['policy']} ({extra['planner']}): {r.tasks} tasks, {r.energy_per_task_j * 1e3:.4g} mJ per task, "
+          f"saving {r.saving:.1%}, {r.violations} violations, mean wait {r.mean_wait_s * 1e3:.3g} ms, "
+          f"GPU busy {r.gpu_busy_fraction:.1%}, {r.batches} batches, reward {r.reward:.6g}; wrote "
+          + ", ".join([args.output, *pair]))
+
+
+def _online_run(args) -> int:
+    from .coinference.online import Episode, episode_outcome
+
+    planner, psi = _online_planner(args.planner), _online_psi(args.psi)
+    trace = _online_trace(args.trace)
+    pair = _online_outputs(args, trace)
+    policy = _online_policy(args.policy)
+    episode = Episode(trace, planner=planner, psi=psi)
+    while not episode.done:
+        episode.step(policy(episode))
+    outcome = episode_outcome(episode) if pair else None
+    _online_write(args, episode.result(), outcome, pair, {"policy": args.policy, "planner": planner})
+    return 0
+
+
+def _online_clairvoyant(args) -> int:
+    from .coinference.online.policies import clairvoyant, clairvoyant_outcome
+
+    psi = _online_psi(args.psi)
+    trace = _online_trace(args.trace)
+    pair = _online_outputs(args, trace)
+    outcome = clairvoyant_outcome(trace) if trace.n_tasks else None
+    result = clairvoyant(trace, psi=psi, outcome=outcome)
+    _online_write(args, result, outcome, pair, {"policy": "clairvoyant", "planner": "og"})
+    return 0
+
+
+def _online_train(args) -> int:
+    import glob
+    import time
+
+    from .coinference.online import Scenario
+    from .coinference.online.policies import TrainingInterrupted, check_writable, train_ddpg
+
+    planner, psi = _online_planner(args.planner), _online_psi(args.psi)
+    for name, value, low in (("--steps", args.steps, 1), ("--seed", args.seed, 0),
+                             ("--checkpoint-every", args.checkpoint_every, 1),
+                             ("--learning-starts", args.learning_starts, 0)):
+        if value < low:
+            raise InvalidInputError(name, f"must be an integer >= {low}, got {value}")
+    if args.traces is not None:
+        paths = []
+        for pattern in args.traces:
+            found = sorted(glob.glob(pattern))
+            if not found:
+                raise InvalidInputError("--traces", f"matches no file: {pattern!r}")
+            paths += found
+        source = [_online_trace(p) for p in paths]
+        what = f"{len(source)} traces"
+    else:
+        try:
+            source = Scenario.from_dict(jf.read_json(args.scenario))
+        except InvalidInputError as exc:
+            where = args.scenario if exc.path == args.scenario else f"{args.scenario}: {exc.path}"
+            raise InvalidInputError(f"--scenario {where}", exc.reason) from None
+        what = f"the scenario of {args.scenario}"
+    check_writable(args.output, "-o")
+    t0 = time.perf_counter()
+    try:
+        train_ddpg(source, planner=planner, steps=args.steps, seed=args.seed, out_path=args.output,
+                   checkpoint_every=args.checkpoint_every, progress=sys.stderr.isatty(), psi=psi,
+                   learning_starts=args.learning_starts)
+    except TrainingInterrupted as exc:
+        kept = (f"the checkpoint of step {exc.saved_step} is in {args.output}" if exc.saved_step is not None
+                else f"no checkpoint was written yet (every {args.checkpoint_every} steps)")
+        print(f"j3o-fast: interrupted after {exc.steps} steps; {kept}", file=sys.stderr)
+        return 130
+    print(f"wrote {args.output}: DDPG-{planner} agent, {args.steps} steps on {what} (seed {args.seed}) "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+ONLINE = {"run": _online_run, "train": _online_train, "clairvoyant": _online_clairvoyant}
+
+
 # Domain dispatch by the ``format`` field of the instance file.
 SOLVERS = {pio.INSTANCE_FORMAT: _placement_solve, cio.INSTANCE_FORMAT: _coinference_solve}
 VERIFIERS = {pio.INSTANCE_FORMAT: _placement_verify, cio.INSTANCE_FORMAT: _coinference_verify}
@@ -237,6 +393,42 @@ def build_parser() -> argparse.ArgumentParser:
     go.add_argument("--max-batch", type=int, default=None)
     go.add_argument("--seed", type=int, default=0)
     go.add_argument("-o", "--output", required=True)
+
+    on = sub.add_parser("online", help="online dispatch of arriving tasks (coinference.md section 7)")
+    on_sub = on.add_subparsers(dest="action", required=True)
+    orun = on_sub.add_parser("run", help="play one policy on a trace and write its results as JSON")
+    orun.add_argument("trace", help="online trace file (j3o-fast generate online)")
+    orun.add_argument("--policy", required=True,
+                      help="every-slot, threshold:X (dispatch when slack <= X*T_max, 0 <= X <= 1) "
+                           "or a DDPG agent .zip (j3o-fast online train)")
+    orun.add_argument("--planner", default="og", help="og (default) or ip-ssa")
+    orun.add_argument("--psi", type=float, default=10.0, help="violation weight of the reward (default 10)")
+    orun.add_argument("--plan-out", default=None, metavar="PREFIX",
+                      help="also write the episode as PREFIX-instance.json and PREFIX-plan.json (j3o-fast verify)")
+    orun.add_argument("-o", "--output", required=True, help="result JSON file")
+
+    ocl = on_sub.add_parser("clairvoyant", help="OG over the whole trace as one offline instance (a reference)")
+    ocl.add_argument("trace", help="online trace file")
+    ocl.add_argument("--psi", type=float, default=10.0, help="violation weight of the reward (default 10)")
+    ocl.add_argument("--plan-out", default=None, metavar="PREFIX",
+                     help="also write PREFIX-instance.json and PREFIX-plan.json (j3o-fast verify)")
+    ocl.add_argument("-o", "--output", required=True, help="result JSON file")
+
+    otr = on_sub.add_parser("train", help="train a DDPG dispatch agent (needs the rl extra); Ctrl-C keeps "
+                                          "the last checkpoint")
+    source = otr.add_mutually_exclusive_group(required=True)
+    source.add_argument("--traces", nargs="+", metavar="GLOB",
+                        help="training trace files, e.g. 'traces/*.json' (patterns are expanded here)")
+    source.add_argument("--scenario", metavar="FILE",
+                        help="JSON file of a Scenario (its to_dict()): a fresh trace every episode")
+    otr.add_argument("--planner", default="og", help="og (default) or ip-ssa")
+    otr.add_argument("--steps", type=int, required=True, help="environment steps (slots) to train for")
+    otr.add_argument("--seed", type=int, default=0)
+    otr.add_argument("--psi", type=float, default=10.0, help="violation weight of the reward (default 10)")
+    otr.add_argument("--checkpoint-every", type=int, default=1000, help="save the agent every N steps")
+    otr.add_argument("--learning-starts", type=int, default=1000,
+                     help="warm-up steps of random actions before learning (default 1000)")
+    otr.add_argument("-o", "--output", required=True, help="agent file (.zip)")
 
     sv = sub.add_parser("solve", help="solve an instance file and print a summary")
     sv.add_argument("instance")
@@ -315,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
             return GENERATORS[args.domain](args)
         if args.command in TOOLS:
             return TOOLS[args.command](args)
+        if args.command == "online":
+            return ONLINE[args.action](args)
         inst_doc = jf.read_json(args.instance)
         if args.command == "solve":
             return _format_of(inst_doc, args.instance, SOLVERS)(inst_doc, args)
@@ -323,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInputError as exc:
         print(f"j3o-fast: error: {exc}", file=sys.stderr)
         return 2
+    except MissingExtraError as exc:
+        print(f"j3o-fast: error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # Output piped into a reader that stopped early (e.g. `| head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

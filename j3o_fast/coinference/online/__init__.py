@@ -7,6 +7,8 @@ An ``OnlineTrace`` holds the devices, the edge GPU and the arriving tasks of one
 
 from .episode import OBS_SIZE, Episode, EpisodeResult, episode_outcome, run_episode
 from .planner import DispatchPlan, plan_dispatch
+from .policies import (DDPGPolicy, Threshold, TrainingInterrupted, best_threshold, clairvoyant,
+                       clairvoyant_outcome, every_slot, train_ddpg)
 from .scenario import SCENARIOS, Scenario, device_seed, generate_trace, rate_path, scenario
 from .trace import OnlineTrace
 from .trace_io import TRACE_FORMAT, load_trace, save_trace, trace_from_dict, trace_to_dict
