@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -103,51 +102,31 @@ class OnlineTrace:
     def __post_init__(self):
         put = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731 (frozen)
 
-        if isinstance(self.subtasks, str) or not hasattr(self.subtasks, "__iter__"):
-            raise InvalidInputError("subtasks", f"must be an array of strings, got {self.subtasks!r}")
-        subtasks = tuple(self.subtasks)
-        if len(subtasks) < 1:
-            raise InvalidInputError("subtasks", "must list at least one sub-task, got []")
-        for i, s in enumerate(subtasks):
-            if not isinstance(s, str):
-                raise InvalidInputError(f"subtasks[{i}]", f"must be a string, got {s!r}")
-        put("subtasks", subtasks)
-        if not isinstance(self.name, str):
-            raise InvalidInputError("name", f"must be a string, got {self.name!r}")
-        N = len(subtasks)
-
-        if np.ndim(self.uplink_mbps) != 1 or np.shape(self.uplink_mbps)[0] < 1:
+        t_max = _scalar(self.deadline_max_s, "deadline_max_s", low=0.0, strict=True)
+        # The devices and the edge GPU are exactly the users and GPU of a co-inference instance:
+        # its validation holds for them, with the trace's JSON paths (devices.*, not users.*).
+        if np.ndim(self.uplink_mbps) != 1:
             raise InvalidInputError("devices.uplink_mbps", f"must be a non-empty array, got {self.uplink_mbps!r}")
         K = np.shape(self.uplink_mbps)[0]
-
-        f = v.as_float_array
-        d = f(self.output_mbit, "output_mbit", (N + 1,))
-        beta = f(self.edge_beta_s, "edge_beta_s", (N,))
-        alpha = f(self.edge_alpha_s, "edge_alpha_s", (N,))
-        tl = f(self.local_latency_s, "devices.local_latency_s", (K, N))
-        el = f(self.local_energy_j, "devices.local_energy_j", (K, N))
-        rate = f(self.uplink_mbps, "devices.uplink_mbps", (K,))
-        power = f(self.tx_power_w, "devices.tx_power_w", (K,))
-        v.positive(d, "output_mbit")
-        v.positive(beta, "edge_beta_s")
-        v.nonnegative(alpha, "edge_alpha_s")
-        v.positive(tl, "devices.local_latency_s")
-        v.positive(el, "devices.local_energy_j")
-        v.positive(rate, "devices.uplink_mbps")
-        v.positive(power, "devices.tx_power_w")
-
-        cap = self.max_batch
-        if cap is not None:
-            if isinstance(cap, bool) or not isinstance(cap, numbers.Integral) or cap < 1:
-                raise InvalidInputError("max_batch", f"must be an integer >= 1 or null, got {cap!r}")
-            cap = int(cap)
+        try:
+            devices = CoInferenceInstance(
+                subtasks=self.subtasks, output_mbit=self.output_mbit, edge_beta_s=self.edge_beta_s,
+                edge_alpha_s=self.edge_alpha_s, local_latency_s=self.local_latency_s,
+                local_energy_j=self.local_energy_j, uplink_mbps=self.uplink_mbps, tx_power_w=self.tx_power_w,
+                deadline_s=np.full(K, t_max), release_s=np.zeros(K), max_batch=self.max_batch, name=self.name)
+        except InvalidInputError as exc:
+            path = "devices." + exc.path[len("users."):] if exc.path.startswith("users.") else exc.path
+            raise InvalidInputError(path, exc.reason) from None
+        for key in ("subtasks", "output_mbit", "edge_beta_s", "edge_alpha_s", "local_latency_s", "local_energy_j",
+                    "uplink_mbps", "tx_power_w", "max_batch"):
+            put(key, getattr(devices, key))
+        put("_devices", devices)
 
         slot = _scalar(self.slot_s, "slot_s", low=0.0, strict=True)
         S = self.n_slots
         if isinstance(S, bool) or not isinstance(S, numbers.Integral) or S < 1:
             raise InvalidInputError("n_slots", f"must be an integer >= 1, got {S!r}")
         S = int(S)
-        t_max = _scalar(self.deadline_max_s, "deadline_max_s", low=0.0, strict=True)
 
         if np.ndim(self.task_device) != 1:
             raise InvalidInputError("tasks", f"must be rows [device, slot, relative_deadline_s], "
@@ -169,8 +148,6 @@ class OnlineTrace:
                                    f"after [{dev[i - 1]}, {slots[i - 1]}, {T[i - 1]}]")
 
         for key, value in [
-            ("output_mbit", d), ("edge_beta_s", beta), ("edge_alpha_s", alpha), ("local_latency_s", tl),
-            ("local_energy_j", el), ("uplink_mbps", rate), ("tx_power_w", power), ("max_batch", cap),
             ("slot_s", slot), ("n_slots", S), ("deadline_max_s", t_max),
             ("task_device", dev), ("task_slot", slots), ("task_deadline_s", T),
         ]:
@@ -193,18 +170,12 @@ class OnlineTrace:
         return len(self.subtasks)
 
     # ---- derived data, computed once -------------------------------------------------------
-    @cached_property
+    @property
     def devices(self) -> CoInferenceInstance:
         """The K devices as the users of a ``CoInferenceInstance`` (deadline T_max, release 0, same max_batch).
 
         It carries the per-device derived arrays an episode needs: ``energy`` E_k(s),
-        ``ready_time`` a_k(s), ``local_time`` L_k(s), ``tail_s`` R[n] and ``edge_latency``.
+        ``ready_time`` a_k(s), ``local_time`` L_k(s), ``tail_s`` R[n] and ``edge_latency``. Built
+        and validated on construction.
         """
-        K = self.n_devices
-        return CoInferenceInstance(
-            subtasks=self.subtasks, output_mbit=self.output_mbit, edge_beta_s=self.edge_beta_s,
-            edge_alpha_s=self.edge_alpha_s, local_latency_s=self.local_latency_s,
-            local_energy_j=self.local_energy_j, uplink_mbps=self.uplink_mbps, tx_power_w=self.tx_power_w,
-            deadline_s=np.full(K, self.deadline_max_s), release_s=np.zeros(K), max_batch=self.max_batch,
-            name=self.name,
-        )
+        return self._devices
