@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
@@ -57,18 +58,18 @@ def _default(obj: Any):
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-def write_json_atomic(data: dict, path: str | os.PathLike, *, indent: int | None = None) -> None:
-    """Write ``data`` as JSON to ``path`` atomically: a temporary file in the same folder, then rename.
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(fh)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
 
-    A reader never sees a half-written file, even if the process is killed mid-write.
+    A reader never sees a half-written file, even if the process is killed mid-write; on any
+    error the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, default=_default, indent=indent, allow_nan=False)
-            fh.write("\n")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode
@@ -79,6 +80,16 @@ def write_json_atomic(data: dict, path: str | os.PathLike, *, indent: int | None
         except FileNotFoundError:
             pass
         raise
+
+
+def write_json_atomic(data: dict, path: str | os.PathLike, *, indent: int | None = None) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (``write_atomic``); NaN and infinities are refused."""
+    def write(fh: BinaryIO) -> None:
+        text = codecs.getwriter("utf-8")(fh)
+        json.dump(data, text, default=_default, indent=indent, allow_nan=False)
+        text.write("\n")
+
+    write_atomic(path, write)
 
 
 def check_header(data: dict, fmt: str, max_version: int) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from .episode import DEFAULT_PSI, OBS_SIZE, Episode, _check_planner, _check_psi
+from .policies import trace_list
 from .scenario import Scenario, generate_trace
 from .trace import OnlineTrace
 
@@ -86,12 +87,7 @@ class DispatchEnv(gym.Env):
         if scenario is not None and not isinstance(scenario, Scenario):
             raise InvalidInputError("scenario", f"must be a Scenario, got {type(scenario).__name__}")
         if traces is not None:
-            traces = list(traces)
-            if not traces:
-                raise InvalidInputError("traces", "must hold at least one OnlineTrace, got []")
-            for i, tr in enumerate(traces):
-                if not isinstance(tr, OnlineTrace):
-                    raise InvalidInputError(f"traces[{i}]", f"must be an OnlineTrace, got {type(tr).__name__}")
+            traces = trace_list(traces)
         self.scenario = scenario
         self.traces = traces
         self.planner = _check_planner(planner)

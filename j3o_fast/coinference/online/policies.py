@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import _jsonfile as jf
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
 from .episode import DEFAULT_PSI, OBS_SIZE, EpisodeResult, _check_planner, _check_psi, run_episode
@@ -105,7 +106,7 @@ def best_threshold(traces, *, planner: str = "og", grid=DEFAULT_GRID, psi: float
     >>> x in (0.0, 0.5, 1.0), len(table)
     (True, 3)
     """
-    traces = _trace_list(traces)
+    traces = trace_list(traces)
     try:
         points = [float(x) for x in grid]
     except (TypeError, ValueError):
@@ -133,7 +134,8 @@ def best_threshold(traces, *, planner: str = "og", grid=DEFAULT_GRID, psi: float
     raise AssertionError("unreachable: the least energy belongs to some grid point")
 
 
-def _trace_list(traces) -> list:
+def trace_list(traces) -> list:
+    """``traces`` (one OnlineTrace or an iterable of them, not empty) as a list; InvalidInputError otherwise."""
     if isinstance(traces, OnlineTrace):
         return [traces]
     if isinstance(traces, (str, bytes)) or not hasattr(traces, "__iter__"):
@@ -312,27 +314,8 @@ def check_writable(path: str | os.PathLike, name: str) -> Path:
 
 
 def _save_atomic(model, path: Path) -> None:
-    """``model.save`` to a temporary file in the same folder, then rename: a reader never sees half a zip."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            model.save(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """``model.save`` through a temporary file, then a rename: a reader never sees half a zip."""
+    jf.write_atomic(path, model.save)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -379,7 +362,7 @@ runs on one thread while training (restored afterwards).
     if isinstance(source, Scenario):
         env = DispatchEnv(source, planner=planner, psi=psi)
     else:
-        env = DispatchEnv(traces=_trace_list(source), planner=planner, psi=psi)
+        env = DispatchEnv(traces=trace_list(source), planner=planner, psi=psi)
     steps = _count(steps, "steps", 1)
     seed = _count(seed, "seed", 0)
     every = _count(checkpoint_every, "checkpoint_every", 1)
