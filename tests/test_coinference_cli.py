@@ -72,7 +72,23 @@ def test_infeasible_instance_is_reported_not_failed(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "status infeasible" in out and "5 users cannot meet their deadline" in out
     assert "verified   ok except the listed users" in out
+    # One verdict: verify accepts what solve accepted, and says why.
+    assert main(["verify", str(inst_path), str(tmp_path / "p.json")]) == 0
+    out = capsys.readouterr().out
+    assert "deadlines" in out and "accepted: only the 5 users the plan lists as infeasible" in out
+
+
+def test_verify_rejects_a_late_user_the_plan_does_not_list(tmp_path, capsys):
+    inst_path = tmp_path / "inst.json"
+    assert main(["generate", "coinference", "--profile", "vgg16", "--users", "5", "--deadline", "0.05",
+                 "-o", str(inst_path)]) == 0
+    assert main(["solve", str(inst_path), "--method", "lc", "-o", str(tmp_path / "p.json")]) == 0
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["infeasible_users"] = doc["infeasible_users"][1:]   # user 0 is still late, now undeclared
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    capsys.readouterr()
     assert main(["verify", str(inst_path), str(tmp_path / "p.json")]) == 1
+    assert "accepted" not in capsys.readouterr().out
 
 
 def test_bad_input_exits_2_with_the_path(tmp_path, capsys):

@@ -13,12 +13,12 @@ from .oracle import solve_oracle
 from .plan import Batch, CoInferencePlan, make_result
 from .profiles import MOBILENETV2, PROFILES, VGG16, Profile, generate, shannon_rate_mbps
 from .solve import METHODS, solve
-from .verify import PlanReport, Violation, verify_plan
+from .verify import PlanReport, Verdict, Violation, plan_verdict, verify_plan
 
 __all__ = [
     "Batch", "CoInferenceInstance", "CoInferencePlan", "METHODS", "MOBILENETV2", "PROFILES", "PlanReport",
-    "Profile", "VGG16", "Violation", "generate", "load_instance", "load_plan", "make_result", "save_instance",
-    "save_plan", "shannon_rate_mbps", "solve", "solve_fo", "solve_ip_no_batch", "solve_lc", "solve_oracle",
+    "Profile", "VGG16", "Verdict", "Violation", "generate", "load_instance", "load_plan", "make_result", "save_instance",
+    "plan_verdict", "save_plan", "shannon_rate_mbps", "solve", "solve_fo", "solve_ip_no_batch", "solve_lc", "solve_oracle",
     "verify_plan", "solve_ipssa", "solve_og",
 ]
 

@@ -182,3 +182,42 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
     violations = found.violations()
     finish.setflags(write=False)
     return PlanReport(ok=not violations, energy_j=float(energy.sum()), violations=violations, finish_s=finish, tol=tol)
+
+
+@dataclass(frozen=True, eq=False)
+class Verdict:
+    """The one decision on a plan, shared by ``solve``, ``verify`` and the sweep.
+
+    ``accepted``: every check holds, or the only failures are deadlines missed by users the plan
+    itself lists as infeasible (they run all-local and miss by declaration: a usable plan that
+    reports them). ``declared`` is that second case. ``report`` is the full ``PlanReport``.
+    """
+
+    accepted: bool
+    declared: bool
+    report: PlanReport
+
+    def __bool__(self) -> bool:
+        return self.accepted
+
+    def word(self) -> str:
+        """'ok', 'ok except the listed users' or 'VIOLATED'."""
+        return "ok" if self.report.ok else ("ok except the listed users" if self.accepted else "VIOLATED")
+
+
+def plan_verdict(inst: CoInferenceInstance, plan: CoInferencePlan, *, tol: float = DEFAULT_TOL) -> Verdict:
+    """``verify_plan`` and the rule above: accepted iff ok, or only listed users are late.
+
+    >>> from j3o_fast.coinference import generate, solve_og
+    >>> inst = generate("mobilenetv2", 4, seed=0)
+    >>> plan_verdict(inst, solve_og(inst).decision).accepted
+    True
+    """
+    report = verify_plan(inst, plan, tol=tol)
+    if report.ok:
+        return Verdict(True, False, report)
+    late = set(np.nonzero(report.finish_s > inst.absolute_deadline
+                          + tol * np.maximum(1.0, np.abs(inst.absolute_deadline)))[0].tolist())
+    declared = all(v.constraint == "deadlines" for v in report.violations) and late <= set(plan.infeasible_users)
+    return Verdict(declared, declared, report)
+
