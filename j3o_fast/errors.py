@@ -12,3 +12,7 @@ class InvalidInputError(ValueError):
         self.path = path
         self.reason = message
         super().__init__(f"{path}: {message}" if path else message)
+
+    def __reduce__(self):
+        # rebuilt from (path, reason), so that it crosses process boundaries (loky, Dask, Ray)
+        return (type(self), (self.path, self.reason))

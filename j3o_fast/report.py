@@ -6,7 +6,9 @@ varies (e.g. the batching window). Placement (a maximisation): the median and th
 proved), the median runtime and the median ``runtime_ratio`` = t / t_MIP on the same instance.
 Co-inference (a minimisation): the median and the worst (lowest) energy saving 1 - E/E_LC
 against all-local, the mean number of users a plan leaves unserved, the median ratio E/E* to
-the oracle where it ran, and the median runtime. Plots need matplotlib (the ``plot`` extra).
+the oracle where it ran, and the median runtime. Online (dispatch policies): energy per task,
+saving, violations, wait and GPU use, and each policy's gain with OG over IP-SSA
+(``report_online``). Plots need matplotlib (the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ def summarise(table) -> list:
         facets = _facets(rows, size)
         keys = facets + ["method", size]
         records = []
+        if domain == "online":
+            from .report_online import planner_gains, summarise_online
+
+            out.append((f"{experiment} (online)", _sorted(pd.DataFrame.from_records(
+                summarise_online(rows, keys, _label)), keys, size)))
+            gains = planner_gains(rows, facets, size, _label)
+            if gains is not None:
+                out.append((f"{experiment} (online): OG against IP-SSA, same policy",
+                            _sorted(gains, facets + [size], size)))
+            continue
         for key, g in rows.groupby(keys, sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
             ok = g[g["status"] != "error"]
@@ -79,16 +91,23 @@ def summarise(table) -> list:
         frame = pd.DataFrame.from_records(records)
         if domain == "coinference" and frame["ratio_median"].isna().all():
             frame = frame.drop(columns="ratio_median")   # no oracle ran
-        frame = frame.sort_values([k for k in keys if k != size] + [size],
-                                  key=lambda c: pd.to_numeric(c, errors="coerce") if c.name == size else c,
-                                  kind="stable").reset_index(drop=True)
-        out.append((f"{experiment} ({domain})", frame))
+        out.append((f"{experiment} ({domain})", _sorted(frame, keys, size)))
     return out
+
+
+def _sorted(frame, keys: list, size: str):
+    import pandas as pd
+
+    return frame.sort_values([k for k in keys if k != size] + [size],
+                             key=lambda c: pd.to_numeric(c, errors="coerce") if c.name == size else c,
+                             kind="stable").reset_index(drop=True)
 
 
 _FORMATS = {"ratio_median": "{:.4f}", "ratio_worst": "{:.4f}", "runtime_median_s": "{:.4g}",
             "runtime_ratio_median": "{:.3g}", "saving_median": "{:.1%}", "saving_worst": "{:.1%}",
-            "unserved_mean": "{:.2f}"}
+            "unserved_mean": "{:.2f}", "energy_per_task_mj": "{:.3f}", "saving_mean": "{:.1%}",
+            "violations_mean": "{:.1f}", "wait_ms": "{:.2f}", "gpu_busy_mean": "{:.2f}", "og_mj": "{:.3f}",
+            "ip_ssa_mj": "{:.3f}", "gain": "{:+.2%}", "og_violations": "{:.1f}", "ip_ssa_violations": "{:.1f}"}
 
 
 def format_tables(summary: list) -> str:
@@ -106,7 +125,8 @@ def format_tables(summary: list) -> str:
 
 def write_plots(table, out: str | os.PathLike) -> list:
     """PNG plots per experiment into ``out/plots``: accuracy ratio vs size and runtime vs size
-    (placement, log axes), energy saving vs users (co-inference). Needs matplotlib."""
+    (placement, log axes), energy saving vs users (co-inference), energy per task vs load and
+    learning curves (online). Needs matplotlib."""
     try:
         import matplotlib
     except ImportError:
@@ -123,6 +143,11 @@ def write_plots(table, out: str | os.PathLike) -> list:
             continue
         domain = rows["domain"].iloc[0]
         size = SIZE_KEY[domain]
+        if domain == "online":
+            from .report_online import figure_saver, write_online_plots
+
+            written += write_online_plots(plt, experiment, rows, _facets(rows, size), folder, figure_saver(plt))
+            continue
         if domain == "placement":
             kinds = [("ratio", "accuracy ratio A / A*  (median; dashed: worst)", "accuracy-ratio", False),
                      ("runtime_s", "runtime (s, median)", "runtime", True)]

@@ -330,7 +330,7 @@ def bad(methods='["j3o"]', params="", grid="n_clients = [5]"):
     (bad() + "\n[extra]\nx = 1\n", "extra: unknown key (known: name, root_seed, seeds, limits, experiment)"),
     (bad().replace('domain = "placement"', 'domain = "placement"\nsize = 3'), "experiment[0].size: unknown key"),
     (bad().replace('domain = "placement"', 'domain = "weather"'),
-     "experiment[0].domain: must be one of placement, coinference, got 'weather'"),
+     "experiment[0].domain: must be one of placement, coinference, online, got 'weather'"),
     ("name = 'x'\n[limits]\ntime_limit_s = 0\n[[experiment]]\ndomain='placement'\nmethods=['j3o']\n"
      "params={family='nyu', n_clients=3}", "limits.time_limit_s: must be > 0 seconds or none, got 0"),
     ("name = 'x'\n", "experiment: must be a non-empty array of tables"),
@@ -362,7 +362,7 @@ def test_cli_reports_bad_study_and_options_with_exit_2(tmp_path, capsys):
     assert "experiment[0].methods[1].method" in capsys.readouterr().err
     assert main(["sweep", "--preset", "huge", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "preset: must be one of quick, paper-placement, scale, paper-coinference, got 'huge'" in err
+    assert "preset: must be one of quick, paper-placement, scale, paper-coinference, paper-online, got 'huge'" in err
     assert main(["sweep", "--preset", "quick", "--jobs", "0", "--out", str(tmp_path / "o")]) == 2
     assert "jobs: must be an integer >= 1 or -1" in capsys.readouterr().err
     assert main(["sweep", "--preset", "quick", "--scheduler", "tcp://x:1", "--out", str(tmp_path / "o")]) == 2

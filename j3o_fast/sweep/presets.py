@@ -1,10 +1,10 @@
-"""Presets: ready-made studies by name (``PRESETS``, ``preset``): a quick check of both domains,
-the paper's placement and co-inference studies, and a large-scale placement study."""
+"""Presets: ready-made studies by name (``PRESETS``, ``preset``): a quick check of every domain,
+the paper's placement, co-inference and online studies, and a large-scale placement study."""
 
 from __future__ import annotations
 
 from ..errors import InvalidInputError
-from .study import LP_BOUND, Experiment, Limits, Study
+from .study import LP_BOUND, Experiment, Limits, Method, Study
 
 
 def _placement(name, sizes, methods, *, family="nyu", windows=(None, 0.05), seeds=3, **params) -> Experiment:
@@ -23,6 +23,35 @@ def _quick() -> Study:
         Experiment(name="coinference", domain="coinference", methods=("ip-ssa", "og", "lc"),
                    params={"profile": "mobilenetv2"}, grid={"n_users": (5, 10, 20, 50), "deadline_factor": (0.8, 1.5)},
                    seeds=3),
+        # fixed policies only: the quick study runs without the rl extra
+        Experiment(name="online", domain="online", methods=_online_methods(ddpg_steps=None),
+                   params={"n_devices": 10, "n_slots": 200, "train_traces": 5, "eval_traces": 5},
+                   grid={"scenario": ("low-load", "default", "high-load")}, seeds=2),
+    ))
+
+
+def _online_methods(ddpg_steps: int | None) -> tuple:
+    """Every section 7 policy, with both planners where it takes one; DDPG if ``ddpg_steps``."""
+    methods = [Method("every-slot", "every-slot-og", {"planner": "og"}),
+               Method("every-slot", "every-slot-ip-ssa", {"planner": "ip-ssa"}),
+               Method("best-threshold", "best-threshold-og", {"planner": "og"}),
+               Method("best-threshold", "best-threshold-ip-ssa", {"planner": "ip-ssa"})]
+    if ddpg_steps is not None:
+        methods += [Method("ddpg", "ddpg-og", {"planner": "og", "steps": ddpg_steps}),
+                    Method("ddpg", "ddpg-ip-ssa", {"planner": "ip-ssa", "steps": ddpg_steps})]
+    return tuple(methods) + (Method("clairvoyant"),)
+
+
+def _paper_online() -> Study:
+    # three replicates: three agent seeds per planner, each with its own 50 training and 10
+    # evaluation traces; the default scenario is the middle point of both grids
+    methods = _online_methods(ddpg_steps=20_000)
+    params = {"n_devices": 20, "train_traces": 50, "eval_traces": 10}
+    return Study("paper-online", root_seed=2027, experiments=(
+        Experiment(name="load", domain="online", methods=methods, params=params,
+                   grid={"scenario": ("low-load", "default", "high-load")}, seeds=3),
+        Experiment(name="deadline-spread", domain="online", methods=methods, params=params,
+                   grid={"scenario": ("low-spread", "default", "high-spread")}, seeds=3),
     ))
 
 
@@ -64,7 +93,7 @@ def _paper_coinference() -> Study:
 
 #: Ready-made studies by name (each a function returning a fresh Study).
 PRESETS = {"quick": _quick, "paper-placement": _paper_placement, "scale": _scale,
-           "paper-coinference": _paper_coinference}
+           "paper-coinference": _paper_coinference, "paper-online": _paper_online}
 
 
 def preset(name: str) -> Study:

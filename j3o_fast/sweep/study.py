@@ -19,26 +19,31 @@ import numpy as np
 from ..errors import InvalidInputError
 from ._common import _canonical, _freeze, _is_int, _is_real, _path
 
-DOMAINS = ("placement", "coinference")
+DOMAINS = ("placement", "coinference", "online")
 
 #: Generator parameters per domain: the generator's name, the size, and the rest. Placement
 #: takes the range overrides of ``placement.families`` too (``DEFAULTS``, ``RANDOM_DEFAULTS``).
-GENERATOR_KEY = {"placement": "family", "coinference": "profile"}
-SIZE_KEY = {"placement": "n_clients", "coinference": "n_users"}
+GENERATOR_KEY = {"placement": "family", "coinference": "profile", "online": "scenario"}
+SIZE_KEY = {"placement": "n_clients", "coinference": "n_users", "online": "n_devices"}
 _BASIC_PARAMS = {
     "placement": ("family", "n_clients", "n_edges", "window"),
     "coinference": ("profile", "n_users", "deadline_s", "deadline_factor", "deadline_spread", "alpha", "max_batch"),
+    "online": ("scenario", "n_devices", "profile", "rate_hz", "rate_low_hz", "rate_high_hz", "switch_prob",
+               "deadline_min_s", "deadline_max_s", "slot_s", "n_slots", "alpha", "max_batch", "rate_scale",
+               "train_traces", "eval_traces"),
 }
 #: Parameters that may be None (written "none" in TOML, which has no null).
-_NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch"}
+_NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch", "rate_low_hz", "rate_high_hz"}
 
 #: Not a solver: the LP relaxation's value, an upper bound on every placement method, for
 #: ratios where the MIP is not run.
 LP_BOUND = "lp-bound"
 #: Methods that take ``threads``: the runner passes threads=1 unless the options say otherwise
 #: (single-task and j3o-unaware forward their options to J3O).
-_THREADED = {"placement": {"j3o", "mip", "single-task", "j3o-unaware", LP_BOUND}, "coinference": set()}
-#: Exact methods: their rows are the reference for ``ratio`` and ``runtime_ratio``.
+_THREADED = {"placement": {"j3o", "mip", "single-task", "j3o-unaware", LP_BOUND}, "coinference": set(),
+             "online": set()}
+#: Exact methods: their rows are the reference for ``ratio`` and ``runtime_ratio`` (the online
+#: setting has none: clairvoyant OG sees the future but is not optimal).
 EXACT = {"placement": "mip", "coinference": "oracle"}
 
 
@@ -90,7 +95,9 @@ class Experiment:
     ``seeds`` the instances per configuration. Placement parameters: family, n_clients,
     n_edges, window and the range overrides of ``placement.families``; co-inference: profile,
     n_users, deadline_s or deadline_factor (a multiple of the profile's default deadline),
-    deadline_spread, alpha, max_batch.
+    deadline_spread, alpha, max_batch; online: a base scenario, n_devices, Scenario overrides,
+    rate_scale, train_traces and eval_traces (``sweep.online``: an instance is a replicate of
+    training and evaluation traces, a method a dispatch policy).
     """
 
     name: str
@@ -240,6 +247,10 @@ def _known_params(domain: str) -> tuple:
 
 
 def _method_names(domain: str) -> tuple:
+    if domain == "online":
+        from .online import METHODS
+
+        return METHODS
     if domain == "placement":
         from ..placement.solve import METHODS
 
@@ -250,7 +261,7 @@ def _method_names(domain: str) -> tuple:
 
 
 def _all_params() -> set:
-    return set(_known_params("placement")) | set(_known_params("coinference"))
+    return set().union(*(_known_params(d) for d in DOMAINS))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,6 +399,15 @@ def check_study(study: Study) -> None:
         inst, config = tiny
         for j, m in enumerate(e.methods):
             options = effective_options(e.domain, m, study.limits, method_seed=0)
+            if e.domain == "online":   # policies learn: check their options without running them
+                from .online import check_options
+
+                try:
+                    check_options(m.method, options)
+                except InvalidInputError as exc:
+                    key = f".options.{exc.path}" if exc.path in m.options else ".options"
+                    raise InvalidInputError(f"{where}.methods[{j}]{key}", exc.reason) from None
+                continue
             try:
                 run_method(e.domain, inst, m.method, options)
             except InvalidInputError as exc:

@@ -12,7 +12,7 @@ from .study import EXACT, LP_BOUND, _all_params
 from .tasks import Task
 
 #: Measured times: the only result columns that differ between runs of the same study.
-TIMING_COLUMNS = ("runtime_s", "wall_s", "runtime_ratio")
+TIMING_COLUMNS = ("runtime_s", "wall_s", "runtime_ratio", "train_s")
 #: Which run, process and moment computed a row.
 RUN_COLUMNS = ("run_id", "worker", "finished_at")
 

@@ -58,7 +58,7 @@ def effective_options(domain: str, method: Method, limits: Limits, method_seed: 
         options.setdefault("mip_rel_gap", limits.mip_rel_gap)
     if method.method in _THREADED[domain]:
         options.setdefault("threads", 1)
-    if domain == "placement" and method.method == "random":
+    if (domain, method.method) in {("placement", "random"), ("online", "ddpg")}:
         options.setdefault("seed", method_seed)
     return options
 

@@ -335,7 +335,8 @@ def _count(value, name: str, low: int) -> int:
 
 def train_ddpg(source, *, planner: str = "og", steps: int, seed: int = 0, out_path: str | os.PathLike,
                checkpoint_every: int = 1000, progress: bool = False, psi: float = DEFAULT_PSI,
-               learning_starts: int = DDPG_HYPERPARAMETERS["learning_starts"]) -> str:
+               learning_starts: int = DDPG_HYPERPARAMETERS["learning_starts"],
+               episode_log: list | None = None) -> str:
     """Train a DDPG dispatch agent on ``DispatchEnv`` and save it to ``out_path``; returns the path.
 
     ``source``: a ``Scenario`` (a fresh trace per episode) or a list of ``OnlineTrace`` (played
@@ -351,6 +352,10 @@ runs on one thread while training (restored afterwards).
     file, then rename), so Ctrl-C leaves the last checkpoint at ``out_path``; the interrupt is
     re-raised as ``TrainingInterrupted`` (a KeyboardInterrupt) saying which step it holds.
     ``progress`` shows a tqdm bar. Load the result with ``DDPGPolicy(out_path)``.
+
+    ``episode_log``, if given, is a list that receives one dict per finished training episode
+    (the learning curve): ``step`` (environment steps so far), ``trace`` and the episode's
+    ``EpisodeResult.to_dict()`` fields (energy per task, violations, reward, ...).
     """
     _sb3()
     import torch
@@ -392,6 +397,10 @@ runs on one thread while training (restored afterwards).
         def _on_step(self) -> bool:
             if self.bar is not None:
                 self.bar.update(1)
+            if episode_log is not None:
+                for info in self.locals.get("infos", ()):
+                    if "result" in info:
+                        episode_log.append({"step": self.num_timesteps, **info["result"]})
             if self.num_timesteps % every == 0:
                 _save_atomic(self.model, out)
                 self.saved = self.num_timesteps
