@@ -3,6 +3,8 @@
 Every extension is listed explicitly. Metadata lives in pyproject.toml.
 """
 
+import os
+
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -14,6 +16,10 @@ CYTHON_DIRECTIVES = {
     "initializedcheck": False,
     "cdivision": True,
 }
+
+# J3O_FAST_BOUNDSCHECK=1 builds bindings that check every index (for testing the kernels' callers).
+if os.environ.get("J3O_FAST_BOUNDSCHECK", "") not in ("", "0"):
+    CYTHON_DIRECTIVES.update(boundscheck=True, wraparound=True, initializedcheck=True)
 
 COMMON = dict(
     include_dirs=["csrc", np.get_include()],
