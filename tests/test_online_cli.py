@@ -51,8 +51,9 @@ def test_run_writes_the_result_and_the_plan_verifies(tmp_path, capsys, trace_pat
     if ref.violations == 0:
         assert main(["verify", inst, plan]) == 0
         assert "all constraints hold" in capsys.readouterr().out
-    else:  # violated tasks run all-local past their deadline, and nothing else fails
-        assert main(["verify", inst, plan]) == 1
+    else:  # violated tasks run all-local past their deadline, as the plan declares, and nothing else fails
+        assert main(["verify", inst, plan]) == 0
+        assert f"accepted: only the {ref.violations} users the plan lists as infeasible" in capsys.readouterr().out
         assert _failed_checks(inst, plan) == ["deadlines"]
 
 
