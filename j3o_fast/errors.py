@@ -8,7 +8,12 @@ class InvalidInputError(ValueError):
     limit or an infeasible deadline, which solvers report as a status in their result.
     """
 
+    #: Longer reasons are cut (a value such as a million-entry list is shown by its start).
+    MAX_REASON = 500
+
     def __init__(self, path: str, message: str):
+        if len(message) > self.MAX_REASON:
+            message = message[:self.MAX_REASON - 3] + "..."
         self.path = path
         self.reason = message
         super().__init__(f"{path}: {message}" if path else message)
