@@ -83,14 +83,11 @@ def planner_gains(rows, facets: list, size: str, label):
 
 def write_online_plots(plt, experiment: str, rows, facets: list, folder: Path, save) -> list:
     """Energy per task against load, and learning curves; returns the paths written."""
-    written = []
     load_varies = rows["mean_rate_hz"].nunique() > 1
     x = "mean_rate_hz" if load_varies else (facets[0] if facets else "n_devices")
     others = [f for f in facets if f != x and not (load_varies and f == "rate_scale")]
-    groups = list(rows.groupby(others, sort=True, dropna=False)) if others else [((), rows)]
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.6), squeeze=False, sharey=True)
-    for ax, (key, g) in zip(axes.flat, groups):
-        key = key if isinstance(key, tuple) else (key,)
+
+    def energy_panel(ax, g) -> None:
         for i, (method, m) in enumerate(g.groupby("method", sort=False)):
             points = m.groupby(x, sort=True).apply(_energy_per_task_mj)
             xs = points.index.to_numpy() if load_varies else np.arange(len(points))
@@ -98,23 +95,8 @@ def write_online_plots(plt, experiment: str, rows, facets: list, folder: Path, s
             if not load_varies:
                 ax.set_xticks(xs, [str(v) for v in points.index], fontsize=8)
         ax.set_xlabel("mean arrival rate per device (Hz)" if load_varies else x.replace("_", " "))
-        ax.set_title(", ".join(f"{f}={v}" for f, v in zip(others, key)) or experiment, fontsize=9)
-        ax.grid(True, alpha=0.3)
-    axes[0, 0].set_ylabel("energy per task (mJ)")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"{experiment}: energy per task")
-    fig.tight_layout()
-    path = folder / f"{experiment}-energy-per-task.png"
-    save(fig, path)
-    written.append(path)
 
-    trained = rows[rows["curve"].fillna("").astype(str) != ""]
-    if trained.empty:
-        return written
-    configs = list(trained.groupby(facets, sort=True, dropna=False)) if facets else [((), trained)]
-    fig, axes = plt.subplots(1, len(configs), figsize=(4.6 * len(configs), 3.6), squeeze=False, sharey=True)
-    for ax, (key, g) in zip(axes.flat, configs):
-        key = key if isinstance(key, tuple) else (key,)
+    def curve_panel(ax, g) -> None:
         for method, m in g.groupby("method", sort=False):
             curves = [np.asarray(json.loads(c), dtype=float) for c in m["curve"]]
             n = min(len(c) for c in curves)
@@ -127,16 +109,32 @@ def write_online_plots(plt, experiment: str, rows, facets: list, folder: Path, s
             line, = ax.plot(steps, energy, alpha=0.25)
             ax.plot(steps[w - 1:], smooth, color=line.get_color(), label=f"{method} ({len(curves)} seeds)")
         ax.set_xlabel("training steps")
-        ax.set_title(", ".join(f"{f}={v}" for f, v in zip(facets, key)) or experiment, fontsize=9)
-        ax.grid(True, alpha=0.3)
-    axes[0, 0].set_ylabel("energy per task in training (mJ)")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(f"{experiment}: learning curves")
-    fig.tight_layout()
-    path = folder / f"{experiment}-learning-curves.png"
-    save(fig, path)
-    written.append(path)
+
+    written = [_panels(plt, rows, others, energy_panel, "energy per task (mJ)", f"{experiment}: energy per task",
+                       folder / f"{experiment}-energy-per-task.png", save, experiment)]
+    trained = rows[rows["curve"].fillna("").astype(str) != ""]
+    if not trained.empty:
+        written.append(_panels(plt, trained, facets, curve_panel, "energy per task in training (mJ)",
+                               f"{experiment}: learning curves", folder / f"{experiment}-learning-curves.png",
+                               save, experiment))
     return written
+
+
+def _panels(plt, rows, by: list, draw, ylabel: str, title: str, path: Path, save, experiment: str) -> Path:
+    """One panel per value of the ``by`` columns, drawn by ``draw(ax, rows)``; saved to ``path``."""
+    groups = list(rows.groupby(by, sort=True, dropna=False)) if by else [((), rows)]
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.6), squeeze=False, sharey=True)
+    for ax, (key, g) in zip(axes.flat, groups):
+        key = key if isinstance(key, tuple) else (key,)
+        draw(ax, g)
+        ax.set_title(", ".join(f"{f}={v}" for f, v in zip(by, key)) or experiment, fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, path)
+    return path
 
 
 def figure_saver(plt):
