@@ -211,6 +211,25 @@ def check_writable(path: str | os.PathLike, name: str) -> Path:
     return path
 
 
+def check_folder(path: str | os.PathLike, name: str) -> Path:
+    """Fail before any work when ``path`` cannot be an output folder: it is created if missing and
+    must then be a folder in which a file can be made (InvalidInputError naming option ``name``)."""
+    path = Path(path)
+    shown = repr(str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".check.", dir=path)
+        os.close(fd)
+        os.unlink(tmp)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidInputError(name, f"must be a folder, got {shown} (it or a parent is a file)") from None
+    except OSError as exc:
+        raise InvalidInputError(name, f"cannot write in the folder {shown} ({exc.strerror or exc})") from None
+    except ValueError as exc:   # e.g. a NUL byte in the path
+        raise InvalidInputError(name, f"cannot write in the folder {shown} ({exc})") from None
+    return path
+
+
 def write_json_atomic(data: dict, path: str | os.PathLike, *, indent: int | None = None) -> None:
     """Write ``data`` as JSON to ``path`` atomically (``write_atomic``); NaN and infinities are refused."""
     def write(fh: BinaryIO) -> None:

@@ -2,9 +2,11 @@
 
 Files are recognised by their ``format`` field, so ``solve`` and ``verify`` work for every
 domain. Bad input exits with status 2 and a one-line message naming the field and value;
-``verify`` exits with 1 when a constraint is violated. ``online run``, ``online clairvoyant``
-and ``online train`` play, bound and learn dispatch policies on arrival traces
-(coinference.md section 7); Ctrl-C during training exits with 130, the last checkpoint kept.
+``verify`` exits with 1 when a constraint is violated. Numeric options are checked against
+``OPTION_RANGES`` and output paths against the file system before any file is read or any
+solve runs. ``online run``, ``online clairvoyant`` and ``online train`` play, bound and learn
+dispatch policies on arrival traces (coinference.md section 7); Ctrl-C during training exits
+with 130, the last checkpoint kept.
 """
 
 from __future__ import annotations
@@ -204,14 +206,6 @@ def _online_planner(value: str) -> str:
     return value
 
 
-def _online_psi(value: float) -> float:
-    import math
-
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInputError("--psi", f"must be a finite number >= 0, got {value!r}")
-    return value
-
-
 def _online_policy(value: str):
     """``every-slot``, ``threshold:X`` with 0 <= X <= 1, or the path of a DDPG agent ``.zip``."""
     from .coinference.online.policies import DDPGPolicy, Threshold, every_slot
@@ -234,16 +228,13 @@ def _online_policy(value: str):
 
 def _online_outputs(args, trace) -> list:
     """Check every output path before any work; returns the --plan-out file pair (or [])."""
-    from .coinference.online.policies import check_writable
-
-    check_writable(args.output, "-o")
     if args.plan_out is None:
         return []
     if trace.n_tasks == 0:
         raise InvalidInputError("--plan-out", f"the trace {args.trace!r} has no tasks, so no plan")
     pair = [f"{args.plan_out}-instance.json", f"{args.plan_out}-plan.json"]
     for path in pair:
-        check_writable(path, "--plan-out")
+        jf.check_writable(path, "--plan-out")
     return pair
 
 
@@ -263,7 +254,7 @@ def _online_write(args, result, outcome, pair: list, extra: dict) -> None:
 def _online_run(args) -> int:
     from .coinference.online import Episode, episode_outcome
 
-    planner, psi = _online_planner(args.planner), _online_psi(args.psi)
+    planner, psi = _online_planner(args.planner), args.psi
     trace = _online_trace(args.trace)
     pair = _online_outputs(args, trace)
     policy = _online_policy(args.policy)
@@ -278,7 +269,7 @@ def _online_run(args) -> int:
 def _online_clairvoyant(args) -> int:
     from .coinference.online.policies import clairvoyant, clairvoyant_outcome
 
-    psi = _online_psi(args.psi)
+    psi = args.psi
     trace = _online_trace(args.trace)
     pair = _online_outputs(args, trace)
     outcome = clairvoyant_outcome(trace) if trace.n_tasks else None
@@ -292,14 +283,9 @@ def _online_train(args) -> int:
     import time
 
     from .coinference.online import Scenario
-    from .coinference.online.policies import TrainingInterrupted, check_writable, train_ddpg
+    from .coinference.online.policies import TrainingInterrupted, train_ddpg
 
-    planner, psi = _online_planner(args.planner), _online_psi(args.psi)
-    for name, value, low in (("--steps", args.steps, 1), ("--seed", args.seed, 0),
-                             ("--checkpoint-every", args.checkpoint_every, 1),
-                             ("--learning-starts", args.learning_starts, 0)):
-        if value < low:
-            raise InvalidInputError(name, f"must be an integer >= {low}, got {value}")
+    planner, psi = _online_planner(args.planner), args.psi
     if args.traces is not None:
         paths = []
         for pattern in args.traces:
@@ -316,7 +302,6 @@ def _online_train(args) -> int:
             where = args.scenario if exc.path == args.scenario else f"{args.scenario}: {exc.path}"
             raise InvalidInputError(f"--scenario {where}", exc.reason) from None
         what = f"the scenario of {args.scenario}"
-    check_writable(args.output, "-o")
     t0 = time.perf_counter()
     try:
         train_ddpg(source, planner=planner, steps=args.steps, seed=args.seed, out_path=args.output,
@@ -343,9 +328,82 @@ GENERATORS = {"placement": _placement_generate, "coinference": _coinference_gene
 
 def _format_of(doc: dict, path: str, known: dict) -> Callable:
     fmt = doc.get("format")
-    if fmt not in known:
+    if not isinstance(fmt, str) or fmt not in known:
         raise InvalidInputError(f"{path}: format", f"must be one of {', '.join(known)}, got {fmt!r}")
     return known[fmt]
+
+
+#: Largest generated instances: enough for the scale studies, small enough that a typo such as
+#: ``--clients 1000000000`` is refused before gigabytes are allocated.
+MAX_CLIENTS, MAX_EDGES, MAX_USERS = 1_000_000, 100_000, 1_000_000
+MAX_DEVICES, MAX_SLOTS, MAX_DEVICE_SLOTS = 100_000, 10_000_000, 10_000_000
+_INT64 = 2**63 - 1
+_INF = float("inf")
+
+#: Every numeric option's range, checked once after parsing and before any command runs:
+#: dest -> (option, integer?, low, low excluded?, high). Floats must also be finite.
+OPTION_RANGES = {
+    "clients": ("--clients", True, 1, False, MAX_CLIENTS),
+    "edges": ("--edges", True, 1, False, MAX_EDGES),
+    "users": ("--users", True, 1, False, MAX_USERS),
+    "devices": ("--devices", True, 1, False, MAX_DEVICES),
+    "slots": ("--slots", True, 1, False, MAX_SLOTS),
+    "seed": ("--seed", True, 0, False, _INT64),
+    "max_batch": ("--max-batch", True, 1, False, _INT64),
+    "threads": ("--threads", True, 1, False, 4096),
+    "steps": ("--steps", True, 1, False, _INT64),
+    "checkpoint_every": ("--checkpoint-every", True, 1, False, _INT64),
+    "learning_starts": ("--learning-starts", True, 0, False, _INT64),
+    "tol": ("--tol", False, 0.0, True, 1e-2),   # above 1 % a broken solution would pass
+    "window": ("--window", False, 0.0, True, _INF),
+    "deadline": ("--deadline", False, 0.0, True, _INF),
+    "deadline_spread": ("--deadline-spread", False, 0.0, False, _INF),
+    "alpha": ("--alpha", False, 0.0, False, _INF),
+    "rate": ("--rate", False, 0.0, False, _INF),
+    "rate_low": ("--rate-low", False, 0.0, False, _INF),
+    "rate_high": ("--rate-high", False, 0.0, False, _INF),
+    "switch_prob": ("--switch-prob", False, 0.0, False, 1.0),
+    "deadline_min": ("--deadline-min", False, 0.0, True, _INF),
+    "deadline_max": ("--deadline-max", False, 0.0, True, _INF),
+    "slot": ("--slot", False, 0.0, True, _INF),
+    "psi": ("--psi", False, 0.0, False, _INF),
+    "time_limit": ("--time-limit", False, 0.0, True, _INF),
+    "gap": ("--gap", False, 0.0, False, 1.0),
+    "time_grid": ("--time-grid", False, 0.0, True, _INF),
+    "gpu_free": ("--gpu-free", False, 0.0, False, _INF),
+}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse a numeric option outside OPTION_RANGES, or NaN/infinity, naming the option and value."""
+    import math
+
+    for dest, (option, integer, low, low_open, high) in OPTION_RANGES.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        kind = "an integer" if integer else "a finite number"
+        if not integer and not math.isfinite(value) or value < low or (low_open and value == low):
+            raise InvalidInputError(option, f"must be {kind} {'>' if low_open else '>='} {low:g}, got {value!r}")
+        if value > high:
+            shown = high if integer else f"{high:g}"
+            raise InvalidInputError(option, f"must be {kind} <= {shown}, got {value!r}")
+    if getattr(args, "domain", None) == "online":
+        from .coinference.online import Scenario
+
+        default = Scenario()
+        devices, slots = args.devices or default.n_devices, args.slots or default.n_slots
+        if devices * slots > MAX_DEVICE_SLOTS:
+            raise InvalidInputError("--devices", f"times --slots must be <= {MAX_DEVICE_SLOTS} (arrivals are "
+                                                 f"drawn per device and slot), got {devices} x {slots}")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output path that cannot be written before any file is read or any solve runs."""
+    if getattr(args, "output", None) is not None:
+        jf.check_writable(args.output, "-o")
+    if args.command == "sweep":
+        jf.check_folder(args.out, "--out")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,15 +414,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen_sub = gen.add_subparsers(dest="domain", required=True)
     gp = gen_sub.add_parser("placement", help="placement instance (families: nyu, taskonomy, random)")
     gp.add_argument("--family", required=True, choices=("nyu", "taskonomy", "random"))
-    gp.add_argument("--clients", type=int, required=True)
-    gp.add_argument("--edges", type=int, required=True)
+    gp.add_argument("--clients", type=int, required=True, help=f"1 to {MAX_CLIENTS:,}")
+    gp.add_argument("--edges", type=int, required=True, help=f"1 to {MAX_EDGES:,}")
     gp.add_argument("--seed", type=int, default=0)
     gp.add_argument("--window", type=float, default=None, help="edge batching window W in seconds")
     gp.add_argument("-o", "--output", required=True)
 
     gc = gen_sub.add_parser("coinference", help="co-inference instance (profiles: vgg16, mobilenetv2)")
     gc.add_argument("--profile", required=True, choices=("vgg16", "mobilenetv2"))
-    gc.add_argument("--users", type=int, required=True)
+    gc.add_argument("--users", type=int, required=True, help=f"1 to {MAX_USERS:,}")
     gc.add_argument("--deadline", type=float, default=None,
                     help="base relative deadline in seconds (default: the profile's)")
     gc.add_argument("--deadline-spread", type=float, default=0.5,
@@ -378,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     go = gen_sub.add_parser("online", help="online arrival trace (coinference.md section 7); "
                                            "options left out take the Scenario defaults")
     go.add_argument("--profile", default=None, choices=("vgg16", "mobilenetv2"))
-    go.add_argument("--devices", type=int, default=None, help="number of devices K")
+    go.add_argument("--devices", type=int, default=None,
+                    help=f"number of devices K (1 to {MAX_DEVICES:,}; devices x slots <= {MAX_DEVICE_SLOTS:,})")
     go.add_argument("--rate", type=float, default=None,
                     help="tasks per second per device (per slot: probability rate*slot)")
     go.add_argument("--rate-low", type=float, default=None, help="bursty: rate of the low state (Hz)")
@@ -388,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     go.add_argument("--deadline-min", type=float, default=None, help="T_min in seconds")
     go.add_argument("--deadline-max", type=float, default=None, help="T_max in seconds")
     go.add_argument("--slot", type=float, default=None, help="slot length in seconds")
-    go.add_argument("--slots", type=int, default=None, help="episode length in slots")
+    go.add_argument("--slots", type=int, default=None, help=f"episode length in slots (1 to {MAX_SLOTS:,})")
     go.add_argument("--alpha", type=float, default=None,
                     help="per-member batch latency as a fraction of beta (0: constant edge latency)")
     go.add_argument("--max-batch", type=int, default=None)
@@ -447,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     vf = sub.add_parser("verify", help="check a solution file against its instance; exit 1 on violation")
     vf.add_argument("instance")
     vf.add_argument("solution")
-    vf.add_argument("--tol", type=float, default=1e-9)
+    vf.add_argument("--tol", type=float, default=1e-9, help="tolerance of every check, in (0, 0.01] (default 1e-9)")
 
     sw = sub.add_parser("sweep", help="run a study (a preset or a TOML file), resumable, into --out DIR")
     which = sw.add_mutually_exclusive_group(required=True)
@@ -504,6 +563,8 @@ TOOLS = {"sweep": _sweep, "report": _report}
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_options(args)
+        check_outputs(args)
         if args.command == "generate":
             return GENERATORS[args.domain](args)
         if args.command in TOOLS:
