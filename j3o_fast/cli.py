@@ -21,6 +21,7 @@ from .coinference import io as cio
 from .coinference.online.policies import MissingExtraError
 from .errors import InvalidInputError
 from .placement import io as pio
+from .sweep.study import MAX_SIZE
 
 
 def _placement_generate(args) -> int:
@@ -335,8 +336,8 @@ def _format_of(doc: dict, path: str, known: dict) -> Callable:
 
 #: Largest generated instances: enough for the scale studies, small enough that a typo such as
 #: ``--clients 1000000000`` is refused before gigabytes are allocated.
-MAX_CLIENTS, MAX_EDGES, MAX_USERS = 1_000_000, 100_000, 1_000_000
-MAX_DEVICES, MAX_SLOTS, MAX_DEVICE_SLOTS = 100_000, 10_000_000, 10_000_000
+MAX_CLIENTS, MAX_USERS, MAX_DEVICES = MAX_SIZE["placement"], MAX_SIZE["coinference"], MAX_SIZE["online"]
+MAX_EDGES, MAX_SLOTS, MAX_DEVICE_SLOTS = 100_000, 10_000_000, 10_000_000
 _INT64 = 2**63 - 1
 _INF = float("inf")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -34,6 +34,16 @@ _BASIC_PARAMS = {
 }
 #: Parameters that may be None (written "none" in TOML, which has no null).
 _NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch", "rate_low_hz", "rate_high_hz"}
+
+#: The kind of value each basic parameter takes ("int", "real" or "str"); the placement range
+#: overrides take the kind of their default in ``placement.families`` (a list for a range).
+_KIND = {"family": "str", "profile": "str", "scenario": "str", "n_clients": "int", "n_edges": "int",
+         "n_users": "int", "n_devices": "int", "n_slots": "int", "max_batch": "int", "train_traces": "int",
+         "eval_traces": "int"}
+#: Largest instance size per domain, in studies and on the command line (``generate``).
+MAX_SIZE = {"placement": 1_000_000, "coinference": 1_000_000, "online": 100_000}
+#: A study of more tasks than this is refused (a typo such as seeds = 1000000000 would never end).
+MAX_TASKS = 1_000_000
 
 #: Not a solver: the LP relaxation's value, an upper bound on every placement method, for
 #: ratios where the MIP is not run.
@@ -141,6 +151,11 @@ class Experiment:
                 if key not in known:
                     raise InvalidInputError(f"{where}.{key}", f"unknown {self.domain} parameter "
                                                               f"(known: {', '.join(known)})")
+        for key, value in self.params.items():
+            _check_kind(self.domain, key, value, f"params.{key}")
+        for key, values in self.grid.items():
+            for i, value in enumerate(values):
+                _check_kind(self.domain, key, value, f"grid.{key}[{i}]")
         both = sorted(set(self.params) & set(self.grid))
         if both:
             raise InvalidInputError(f"grid.{both[0]}", "is also fixed in params; give it in one place")
@@ -149,9 +164,11 @@ class Experiment:
                 raise InvalidInputError(f"params.{key}", "required: give it in params or grid")
         size = SIZE_KEY[self.domain]
         for i, v in enumerate(self.grid.get(size, (self.params.get(size),))):
+            where = f"grid.{size}[{i}]" if size in self.grid else f"params.{size}"
             if not _is_int(v) or v < 1:
-                where = f"grid.{size}[{i}]" if size in self.grid else f"params.{size}"
                 raise InvalidInputError(where, f"must be an integer >= 1, got {v!r}")
+            if v > MAX_SIZE[self.domain]:
+                raise InvalidInputError(where, f"must be an integer <= {MAX_SIZE[self.domain]}, got {v!r}")
         if "deadline_s" in set(self.params) | set(self.grid) and "deadline_factor" in set(self.params) | set(self.grid):
             raise InvalidInputError("deadline_factor", "give deadline_s or deadline_factor, not both")
         labels = set()
@@ -191,6 +208,10 @@ class Study:
         for i, n in enumerate(names):
             if n in names[:i]:
                 raise InvalidInputError(f"experiment[{i}].name", f"repeats the name {n!r}")
+        tasks = sum(math.prod(map(len, e.grid.values())) * e.seeds * len(e.methods) for e in experiments)
+        if tasks > MAX_TASKS:
+            raise InvalidInputError("experiment", f"the study has {tasks} tasks (configurations x seeds x methods), "
+                                                  f"above the limit of {MAX_TASKS}: split it into several studies")
         object.__setattr__(self, "experiments", experiments)
         if not isinstance(self.limits, Limits):
             raise InvalidInputError("limits", f"must be a Limits, got {self.limits!r}")
@@ -244,6 +265,29 @@ def _known_params(domain: str) -> tuple:
 
         return _BASIC_PARAMS[domain] + tuple(DEFAULTS) + tuple(RANDOM_DEFAULTS)
     return _BASIC_PARAMS[domain]
+
+
+def _check_kind(domain: str, key: str, value, where: str) -> None:
+    """A parameter value of the kind the generator takes, so that a wrong type (``window = ["abc"]``)
+    is refused here with its key, not inside NumPy. Unknown keys are left to the caller."""
+    kind = _KIND.get(key, "real")
+    if domain == "placement":
+        from ..placement.families import DEFAULTS, RANDOM_DEFAULTS
+
+        default = {**DEFAULTS, **RANDOM_DEFAULTS}.get(key)
+        if isinstance(default, tuple):
+            kind = "list"
+        elif isinstance(default, int):
+            kind = "int"
+    if value is None and key in _NULLABLE:
+        return
+    ok = {"str": lambda v: isinstance(v, str), "int": _is_int, "real": _is_real,
+          "list": lambda v: isinstance(v, tuple) and len(v) > 0 and all(map(_is_real, v))}[kind]
+    if not ok(value):
+        what = {"str": "a string", "int": "an integer", "real": "a finite number",
+                "list": "a non-empty list of finite numbers"}[kind]
+        null = ' or "none"' if key in _NULLABLE else ""
+        raise InvalidInputError(where, f"must be {what}{null}, got {value!r}")
 
 
 def _method_names(domain: str) -> tuple:
@@ -347,25 +391,52 @@ def study_from_dict(doc: Mapping) -> Study:
 
 
 def study_from_toml(text: str, source: str = "study") -> Study:
-    """Parse a TOML study (see ``Study.to_toml`` for the shape)."""
+    """Parse a TOML study (see ``Study.to_toml`` for the shape); values must be numbers of float64
+    or int64, nested at most 64 levels (``_check_toml``)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(source, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(source, "invalid TOML: nested too deeply") from None
+    except ValueError as exc:   # TOMLDecodeError, or an integer of more than 4300 digits
+        raise InvalidInputError(source, f"invalid TOML: {str(exc).split(';')[0]}") from None
+    _check_toml(doc, "", 0)
     return study_from_dict(doc)
 
 
+def _check_toml(value, path: str, depth: int) -> None:
+    """Refuse what no study parameter takes and NumPy could not hold: integers beyond int64,
+    NaN and infinities, nesting deeper than 64 levels."""
+    if depth > 64:
+        raise InvalidInputError(path, "nested more than 64 levels deep")
+    if isinstance(value, dict):
+        for key, v in value.items():
+            _check_toml(v, _path(path, key), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_toml(v, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise InvalidInputError(path, f"must be a 64-bit integer, got {value if abs(value) < 10**40 else 'a huge integer'}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(path, f"must be finite, got {value!r}")
+
+
 def load_study(path: str | os.PathLike) -> Study:
-    """Read a TOML study file and check it, generators and method options included (``check_study``)."""
-    path = Path(path)
+    """Read a TOML study file and check it, generators and method options included (``check_study``).
+
+    The file goes through ``_jsonfile.read_bytes`` (a regular, readable file of at most 2 GiB)
+    and must be UTF-8 text."""
+    from .._jsonfile import read_bytes
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(str(path), "file not found") from None
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     study = study_from_toml(text, str(path))
     check_study(study)
     return study
@@ -395,6 +466,8 @@ def check_study(study: Study) -> None:
                     raise InvalidInputError(f"{where}.params", exc.reason) from None
                 loc = f"grid.{key}[{e.grid[key].index(config[key])}]" if key in e.grid else f"params.{key}"
                 raise InvalidInputError(f"{where}.{loc}", exc.reason) from None
+            except (TypeError, ValueError, ArithmeticError) as exc:   # a value the kinds let through
+                raise InvalidInputError(f"{where}.params", f"the generator cannot use {probe!r} ({exc})") from None
             tiny = tiny or (inst, config)
         inst, config = tiny
         for j, m in enumerate(e.methods):
