@@ -25,14 +25,57 @@ from .sweep.study import SIZE_KEY, _all_params
 PLOTS_NEED = "plots need matplotlib: pip install 'j3o-fast[plot]'"
 
 
+#: Columns the summaries read, per domain (besides the size column of ``SIZE_KEY``).
+_COLUMNS = {
+    "placement": ("verified", "runtime_s", "ratio", "runtime_ratio"),
+    "coinference": ("verified", "runtime_s", "saving", "unserved", "ratio"),
+    "online": ("instance", "solver", "options", "verified", "saving", "objective"),
+}
+_NUMERIC = ("runtime_s", "ratio", "runtime_ratio", "saving", "unserved")
+
+
 def load_table(out: str | os.PathLike):
-    """The table a study wrote to ``out`` (``results.parquet``)."""
+    """The table a study wrote to ``out`` (``results.parquet``), checked before any summary.
+
+    A file that is not a readable Parquet table, a table without the columns the summaries read
+    (``_COLUMNS``), an unknown domain or a metric that is not numeric raises InvalidInputError
+    naming the file and the column, never an error from inside pandas.
+    """
     import pandas as pd
 
     path = Path(out) / "results.parquet"
     if not path.is_file():
         raise InvalidInputError(str(out), "holds no results.parquet: run 'j3o-fast sweep ... --out DIR' first")
-    return pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except Exception as exc:   # pyarrow's errors for garbage or truncated files have no common base
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(str(path), f"not a readable Parquet table ({reason})") from None
+    required = ["experiment", "domain", "method", "status"]
+    missing = [c for c in required if c not in table.columns]
+    if not missing:
+        domains = table["domain"].dropna().unique().tolist()
+        unknown = [d for d in domains if d not in SIZE_KEY]
+        if unknown or table["domain"].isna().any():
+            bad = unknown[0] if unknown else None
+            raise InvalidInputError(f"{path}: domain", f"must be one of {', '.join(SIZE_KEY)}, got {bad!r}")
+        for d in domains:
+            extra = _COLUMNS[d] + (SIZE_KEY[d],)
+            if d == "online":
+                from .sweep.online import COLUMNS
+
+                extra += COLUMNS
+            missing += [c for c in extra if c not in table.columns and c not in missing]
+    if missing:
+        raise InvalidInputError(f"{path}: {missing[0]}", "required column is missing"
+                                + (f" (also {', '.join(missing[1:])})" if missing[1:] else ""))
+    for col in _NUMERIC:
+        if col in table.columns:
+            try:
+                table[col].astype(float)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"{path}: {col}", f"must be a numeric column, got {table[col].dtype}") from None
+    return table
 
 
 def _facets(rows, size: str) -> list:
