@@ -41,13 +41,14 @@ def _os_reason(exc: OSError) -> str:
     return f"cannot read the file ({exc.strerror or exc})"
 
 
-def read_bytes(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; anything else is InvalidInputError.
+def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` (default MAX_FILE_BYTES) bytes; anything else
+    is InvalidInputError.
 
     ``stat`` comes first, so a folder, a device such as /dev/zero or a FIFO is refused without
     being opened (reading them would never end or block); at most ``limit`` + 1 bytes are read.
     """
-    name = str(path)
+    name, limit = str(path), MAX_FILE_BYTES if limit is None else limit
     try:
         st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):

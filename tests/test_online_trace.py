@@ -460,8 +460,8 @@ def test_cli_generate_online_defaults_and_bursty(tmp_path, capsys):
     (["--rate-low", "5"], "j3o-fast: error: rate_high_hz: must be given with rate_low_hz"),
     (["--deadline-min", "0.1", "--deadline-max", "0.05"],
      "j3o-fast: error: deadline_max_s: must be >= deadline_min_s = 0.1, got 0.05"),
-    (["--devices", "0"], "j3o-fast: error: n_devices: must be an integer >= 1, got 0"),
-    (["--seed", "-3"], "j3o-fast: error: seed: must be an integer >= 0, got -3"),
+    (["--devices", "0"], "j3o-fast: error: --devices: must be an integer >= 1, got 0"),
+    (["--seed", "-3"], "j3o-fast: error: --seed: must be an integer >= 0, got -3"),
 ])
 def test_cli_bad_values_exit_2_with_the_field(tmp_path, capsys, args, message):
     path = tmp_path / "t.json"
