@@ -262,7 +262,7 @@ def check_keys(obj: Any, path: str, required: set[str], optional: set[str] = fro
     prefix = f"{path}." if path else ""
     for key in obj:
         if key not in required and key not in optional:
-            raise InvalidInputError(f"{prefix}{key}", "unknown key")
+            raise InvalidInputError(f"{prefix}{key or repr(key)}", "unknown key")   # '' is named too
     for key in sorted(required):
         if key not in obj:
             raise InvalidInputError(f"{prefix}{key}", "required key is missing")

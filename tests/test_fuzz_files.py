@@ -1,0 +1,201 @@
+"""Property-based fuzzing of every file format (issue 14).
+
+Valid files are made with the package's own generators and savers (placement instance and solution,
+co-inference instance and plan, online trace), then mutated: values replaced by wrong types, huge,
+tiny, negative or non-finite numbers and broken text; keys deleted, added or duplicated; entries
+deleted or appended; the text truncated; values nested deeply. The only property: reading the file
+(and, when that succeeds, solving with a fast method, verifying and writing the result back) either
+raises InvalidInputError naming a field, or works. Any other exception is a bug.
+
+Seeded and bounded for CI (``derandomize=True``, no example database); ``-m slow`` runs many more.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from j3o_fast import _jsonfile as jf
+from j3o_fast.coinference import io as cio
+from j3o_fast.coinference.online import Scenario, every_slot, generate_trace, load_trace, run_episode, save_trace
+from j3o_fast.coinference.profiles import generate as generate_coinference
+from j3o_fast.coinference.solve import solve as solve_coinference
+from j3o_fast.coinference.verify import plan_verdict
+from j3o_fast.errors import InvalidInputError
+from j3o_fast.placement import generate as generate_placement
+from j3o_fast.placement import io as pio
+from j3o_fast.placement.solve import solve as solve_placement
+from j3o_fast.placement.verify import verify as verify_placement
+
+FAST = settings(max_examples=200, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+DEEP = settings(FAST, max_examples=1500)
+
+HOSTILE = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=4),
+    st.sampled_from([0, -1, 1, 2**63, -2**63 - 1, 2**64, 10**400, -10**400, 1e300, -1e300, 1e-300, 5e-324, 1e30,
+                     "", "x\ud800", "\udfff", "j3o-fast/placement-instance", [], {}, [[]], [None], {"a": 1}]),
+    st.lists(st.one_of(st.integers(-3, 3), st.floats(-2, 2)), max_size=3),
+)
+NEST = "__nest__"
+
+
+@pytest.fixture(scope="module")
+def valid(tmp_path_factory):
+    """{format: (document, the exercise of a loaded file)} for every format, and the work folder."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    pinst = generate_placement("nyu", 5, 2, 1, window=0.05)
+    psol = solve_placement(pinst, "local-only")
+    cinst = generate_coinference("mobilenetv2", 5, seed=1, alpha=0.1)
+    plan = solve_coinference(cinst, "og")
+    trace = generate_trace(Scenario(n_devices=3, n_slots=30, rate_hz=40.0), seed=1)
+    pio.save_instance(pinst, folder / "p.json")
+    pio.save_solution(psol, folder / "s.json")
+    cio.save_instance(cinst, folder / "c.json")
+    cio.save_plan(plan, folder / "plan.json")
+    save_trace(trace, folder / "t.json")
+    out = folder / "out.json"
+
+    def placement_instance(path):
+        inst = pio.load_instance(path)
+        result = solve_placement(inst, "local-only")
+        verify_placement(inst, result.decision, claimed_objective=result.objective)
+        pio.save_instance(inst, out)
+        pio.save_solution(result, out)
+
+    def placement_solution(path):
+        result = pio.load_solution(path, pinst)
+        verify_placement(pinst, result.decision, claimed_objective=result.objective)
+        pio.save_solution(result, out)
+
+    def coinference_instance(path):
+        inst = cio.load_instance(path)
+        result = solve_coinference(inst, "og")
+        plan_verdict(inst, result.decision)
+        cio.save_instance(inst, out)
+        cio.save_plan(result, out)
+
+    def coinference_plan(path):
+        result = cio.load_plan(path, cinst)
+        plan_verdict(cinst, result.decision)
+        cio.save_plan(result, out)
+
+    def online_trace(path):
+        tr = load_trace(path)
+        if tr.n_slots <= 1000 and tr.n_tasks <= 1000:   # an episode per slot: keep the test bounded
+            run_episode(tr, every_slot)
+        save_trace(tr, out)
+
+    exercises = {"p.json": placement_instance, "s.json": placement_solution, "c.json": coinference_instance,
+                 "plan.json": coinference_plan, "t.json": online_trace}
+    docs = {name: (json.loads((folder / name).read_text()), run) for name, run in exercises.items()}
+    return docs, folder
+
+
+def _nodes(doc, path=()):
+    """Every (path, value) in ``doc``, the document itself first."""
+    yield path, doc
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        yield from _nodes(value, path + (key,))
+
+
+def _parent(doc, path):
+    for key in path[:-1]:
+        doc = doc[key]
+    return doc
+
+
+@st.composite
+def mutations(draw, doc):
+    """(text of a mutated ``doc``, a description of the mutations)."""
+    doc = copy.deepcopy(doc)
+    done, duplicate, nest, cut = [], None, None, None
+    for _ in range(draw(st.integers(1, 3))):
+        nodes = list(_nodes(doc))[1:] or [((), doc)]
+        path, value = nodes[draw(st.integers(0, 2**20)) % len(nodes)]   # fixed bounds: replays stay stable
+        op = draw(st.sampled_from(["replace", "replace", "delete", "add", "duplicate", "nest", "truncate"]))
+        done.append((op, path))
+        if op == "replace" and path:
+            _parent(doc, path)[path[-1]] = draw(HOSTILE)
+        elif op == "delete" and path:
+            del _parent(doc, path)[path[-1]]
+        elif op == "add":
+            container = value if isinstance(value, (dict, list)) else _parent(doc, path) if path else doc
+            if isinstance(container, dict):
+                container[draw(st.sampled_from(["extra", "version", "name", "format", ""]))] = draw(HOSTILE)
+            else:
+                copy_of = container[draw(st.integers(0, 2**20)) % len(container)] if container else 0
+                container.append(draw(HOSTILE) if draw(st.booleans()) else copy.deepcopy(copy_of))
+        elif op == "duplicate" and path and isinstance(path[-1], str):
+            duplicate = (path[-1], draw(HOSTILE))
+        elif op == "nest" and path:
+            _parent(doc, path)[path[-1]] = NEST
+            nest = draw(st.sampled_from([3, 63, 70, 3000]))
+        elif op == "truncate":
+            cut = draw(st.floats(0, 1))
+    text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
+    if duplicate is not None:
+        key, value = duplicate
+        text = text.replace(f"{json.dumps(key)}: ", f"{json.dumps(key)}: {json.dumps(value)}, {json.dumps(key)}: ", 1)
+    if nest is not None:
+        text = text.replace(json.dumps(NEST), "[" * nest + "1" + "]" * nest, 1)
+    if cut is not None:
+        text = text[: int(len(text) * cut)]
+    return text, done
+
+
+def _check(valid, name, data):
+    docs, folder = valid
+    doc, run = docs[name]
+    text, done = data.draw(mutations(doc), label="mutation")
+    path = folder / f"fuzz-{name}"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))   # a lone surrogate becomes invalid UTF-8
+    try:
+        run(path)
+    except InvalidInputError as exc:
+        assert exc.path, f"no field named: {exc!r} after {done}"
+        assert "\n" not in str(exc), str(exc)
+
+
+FORMATS = ["p.json", "s.json", "c.json", "plan.json", "t.json"]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+@FAST
+@given(data=st.data())
+def test_mutated_files_load_cleanly_or_are_refused(valid, name, data):
+    _check(valid, name, data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FORMATS)
+@DEEP
+@given(data=st.data())
+def test_mutated_files_deep(valid, name, data):
+    _check(valid, name, data)
+
+
+def test_the_unmutated_files_load_and_verify(valid):
+    """The fuzzing starts from files that pass every step (so a refusal is the mutation's)."""
+    docs, folder = valid
+    for name, (doc, run) in docs.items():
+        path = folder / f"plain-{name}"
+        path.write_text(json.dumps(doc))
+        run(path)
+    assert np.isfinite(pio.load_instance(folder / "p.json").payload_mbit).all()
+
+
+def test_duplicate_and_nest_mutations_reach_the_reader(valid):
+    """The text-level mutations produce what they claim (a duplicate key, a deep array)."""
+    docs, folder = valid
+    doc = docs["c.json"][0]
+    text = json.dumps(doc).replace('"version": ', '"version": 1, "version": ', 1)
+    (folder / "d.json").write_text(text)
+    with pytest.raises(InvalidInputError, match="duplicate key 'version'"):
+        jf.read_json(folder / "d.json")
