@@ -21,7 +21,7 @@ from .coinference import io as cio
 from .coinference.online.policies import MissingExtraError
 from .errors import InvalidInputError
 from .placement import io as pio
-from .sweep.study import MAX_SIZE
+from .sweep.study import MAX_COUNT, MAX_DEVICE_SLOTS, MAX_SIZE
 
 
 def _placement_generate(args) -> int:
@@ -337,7 +337,7 @@ def _format_of(doc: dict, path: str, known: dict) -> Callable:
 #: Largest generated instances: enough for the scale studies, small enough that a typo such as
 #: ``--clients 1000000000`` is refused before gigabytes are allocated.
 MAX_CLIENTS, MAX_USERS, MAX_DEVICES = MAX_SIZE["placement"], MAX_SIZE["coinference"], MAX_SIZE["online"]
-MAX_EDGES, MAX_SLOTS, MAX_DEVICE_SLOTS = 100_000, 10_000_000, 10_000_000
+MAX_EDGES, MAX_SLOTS = MAX_COUNT["n_edges"], MAX_COUNT["n_slots"]
 _INT64 = 2**63 - 1
 _INF = float("inf")
 

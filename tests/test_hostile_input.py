@@ -325,11 +325,20 @@ def test_a_valid_study_loads(tmp_path):
     ("1", "n_clients = [" + "9" * 25 + "]", "experiment[0].grid.n_clients[0]: must be a 64-bit integer"),
     ("1", "n_clients = [1000000000]", "experiment[0].grid.n_clients[0]: must be an integer <= 1000000"),
     ("1000000000", "window = [0.05]", "above the limit of 1000000"),
+    ("1", "n_edges = [100000000]", "experiment[0].grid.n_edges[0]: must be an integer <= 100000, got 100000000"),
+    ("1", "edge_speed = [[1.0]]", "experiment[0].params: the generator cannot use"),
     ("1", "window = " + "[" * 5000 + "]" * 5000, "invalid TOML: nested too deeply"),
     ("1", "window = " + "[" * 70 + "]" * 70, "nested more than 64 levels deep"),
 ])
 def test_bad_study_values_name_the_key(tmp_path, seeds, grid, message):
     _raises(load_study, _study(tmp_path, seeds, grid), message)
+
+
+def test_online_study_traces_have_a_size_limit(tmp_path):
+    path = tmp_path / "o.toml"
+    path.write_text('name = "o"\n[[experiment]]\nname = "e"\ndomain = "online"\nmethods = ["every-slot"]\n'
+                    '[experiment.params]\nscenario = "default"\nn_devices = 3\nn_slots = 10000000\n')
+    _raises(load_study, path, "experiment[0].params: n_devices x n_slots must be <= 10000000, got 3 x 10000000")
 
 
 def test_study_files_on_the_file_system(tmp_path, capsys):

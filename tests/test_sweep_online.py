@@ -114,7 +114,7 @@ def test_bad_options_fail_before_any_task_runs(method, where):
 
 @pytest.mark.parametrize("params, where", [
     ({"scenario": "rush-hour"}, "experiment[0].params.scenario: must be one of default"),
-    ({"scenario": "default", "rate_scale": 1000.0}, "experiment[0].params: must be at most 1/slot_s"),
+    ({"scenario": "default", "rate_scale": 1000.0}, "experiment[0].params: rate_low_hz: must be at most 1/slot_s"),
     ({"scenario": "default", "eval_traces": 0}, "experiment[0].params.eval_traces: must be an integer >= 1"),
     ({"scenario": "default", "weather": 1}, "params.weather: unknown online parameter"),
 ])

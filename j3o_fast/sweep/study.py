@@ -42,6 +42,11 @@ _KIND = {"family": "str", "profile": "str", "scenario": "str", "n_clients": "int
          "eval_traces": "int"}
 #: Largest instance size per domain, in studies and on the command line (``generate``).
 MAX_SIZE = {"placement": 1_000_000, "coinference": 1_000_000, "online": 100_000}
+#: Largest other counts a generator takes, and devices x slots of an online trace: a typo such as
+#: n_edges = 100000000 must not allocate gigabytes.
+MAX_COUNT = {"n_edges": 100_000, "n_slots": 10_000_000, "n_tasks": 1_000, "n_models": 10_000,
+             "train_traces": 10_000, "eval_traces": 10_000}
+MAX_DEVICE_SLOTS = 10_000_000
 #: A study of more tasks than this is refused (a typo such as seeds = 1000000000 would never end).
 MAX_TASKS = 1_000_000
 
@@ -281,6 +286,8 @@ def _check_kind(domain: str, key: str, value, where: str) -> None:
             kind = "int"
     if value is None and key in _NULLABLE:
         return
+    if kind == "int" and _is_int(value) and value > MAX_COUNT.get(key, value):
+        raise InvalidInputError(where, f"must be an integer <= {MAX_COUNT[key]}, got {value!r}")
     ok = {"str": lambda v: isinstance(v, str), "int": _is_int, "real": _is_real,
           "list": lambda v: isinstance(v, tuple) and len(v) > 0 and all(map(_is_real, v))}[kind]
     if not ok(value):
@@ -458,15 +465,18 @@ def check_study(study: Study) -> None:
             if _canonical(probe) in seen:
                 continue
             seen.add(_canonical(probe))
+            if e.domain == "online":
+                _check_trace_size(config, where)
             try:
                 inst = make_instance(e.domain, probe, 0)
             except InvalidInputError as exc:
                 key = exc.path if exc.path in config else None
-                if key is None:
-                    raise InvalidInputError(f"{where}.params", exc.reason) from None
+                if key is None:   # a field of the generated instance, e.g. edges.speed[0]
+                    reason = f"{exc.path}: {exc.reason}" if exc.path else exc.reason
+                    raise InvalidInputError(f"{where}.params", reason) from None
                 loc = f"grid.{key}[{e.grid[key].index(config[key])}]" if key in e.grid else f"params.{key}"
                 raise InvalidInputError(f"{where}.{loc}", exc.reason) from None
-            except (TypeError, ValueError, ArithmeticError) as exc:   # a value the kinds let through
+            except (TypeError, ValueError, ArithmeticError, LookupError) as exc:   # a value the kinds let through
                 raise InvalidInputError(f"{where}.params", f"the generator cannot use {probe!r} ({exc})") from None
             tiny = tiny or (inst, config)
         inst, config = tiny
@@ -489,3 +499,16 @@ def check_study(study: Study) -> None:
                     raise InvalidInputError(f"{where}.methods[{j}]{key}", exc.reason) from None
                 # Any other complaint is about this tiny instance (e.g. j3o-unaware without a
                 # batching window): the real tasks will record it if it applies to them.
+
+
+def _check_trace_size(config: Mapping, where: str) -> None:
+    """devices x slots of an online configuration within MAX_DEVICE_SLOTS (arrivals are drawn per cell)."""
+    from ..coinference.online import scenario
+
+    try:
+        slots = config.get("n_slots") or scenario(config["scenario"]).n_slots
+    except InvalidInputError:
+        return   # an unknown scenario is reported by the instance probe
+    if config["n_devices"] * slots > MAX_DEVICE_SLOTS:
+        raise InvalidInputError(f"{where}.params", f"n_devices x n_slots must be <= {MAX_DEVICE_SLOTS}, got "
+                                                   f"{config['n_devices']} x {slots}")
