@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from j3o_fast import _jsonfile as jf
@@ -43,6 +43,7 @@ HOSTILE = st.one_of(
     st.lists(st.one_of(st.integers(-3, 3), st.floats(-2, 2)), max_size=3),
 )
 NEST = "__nest__"
+OPS = ("replace", "scale", "scale", "scale", "delete", "add", "duplicate", "nest", "truncate")
 
 
 @pytest.fixture(scope="module")
@@ -111,43 +112,58 @@ def _parent(doc, path):
     return doc
 
 
-@st.composite
-def mutations(draw, doc):
-    """(text of a mutated ``doc``, a description of the mutations)."""
-    doc = copy.deepcopy(doc)
-    done, duplicate, nest, cut = [], None, None, None
+def _mutate(draw, doc: dict, ops: tuple) -> tuple[list, dict]:
+    """Apply 1-3 mutations of ``ops`` to ``doc`` in place; returns (what was done, text-level edits)."""
+    done, text_edits = [], {}
     for _ in range(draw(st.integers(1, 3))):
         nodes = list(_nodes(doc))[1:] or [((), doc)]
         path, value = nodes[draw(st.integers(0, 2**20)) % len(nodes)]   # fixed bounds: replays stay stable
-        op = draw(st.sampled_from(["replace", "replace", "delete", "add", "duplicate", "nest", "truncate"]))
+        op = draw(st.sampled_from(ops))
         done.append((op, path))
         if op == "replace" and path:
             _parent(doc, path)[path[-1]] = draw(HOSTILE)
+        elif op == "scale" and path and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # extreme but well-typed: these reach the solvers more often than a wrong type does
+            factor = draw(st.sampled_from([0, -1, 2, 10**6, 1e-300, 1e-12, 1e-6, 1e6, 1e12, 1e300]))
+            _parent(doc, path)[path[-1]] = value * factor
         elif op == "delete" and path:
             del _parent(doc, path)[path[-1]]
         elif op == "add":
             container = value if isinstance(value, (dict, list)) else _parent(doc, path) if path else doc
             if isinstance(container, dict):
-                container[draw(st.sampled_from(["extra", "version", "name", "format", ""]))] = draw(HOSTILE)
+                container[draw(st.sampled_from(["extra", "version", "name", "format", "seeds", ""]))] = draw(HOSTILE)
             else:
                 copy_of = container[draw(st.integers(0, 2**20)) % len(container)] if container else 0
                 container.append(draw(HOSTILE) if draw(st.booleans()) else copy.deepcopy(copy_of))
         elif op == "duplicate" and path and isinstance(path[-1], str):
-            duplicate = (path[-1], draw(HOSTILE))
+            text_edits["duplicate"] = (path[-1], draw(HOSTILE))
         elif op == "nest" and path:
             _parent(doc, path)[path[-1]] = NEST
-            nest = draw(st.sampled_from([3, 63, 70, 3000]))
+            text_edits["nest"] = draw(st.sampled_from([3, 63, 70, 3000]))
         elif op == "truncate":
-            cut = draw(st.floats(0, 1))
-    text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
-    if duplicate is not None:
-        key, value = duplicate
-        text = text.replace(f"{json.dumps(key)}: ", f"{json.dumps(key)}: {json.dumps(value)}, {json.dumps(key)}: ", 1)
-    if nest is not None:
-        text = text.replace(json.dumps(NEST), "[" * nest + "1" + "]" * nest, 1)
-    if cut is not None:
-        text = text[: int(len(text) * cut)]
-    return text, done
+            text_edits["cut"] = draw(st.floats(0, 1))
+    return done, text_edits
+
+
+def _edit_text(text: str, edits: dict, render=json.dumps, sep=": ") -> str:
+    """The text-level mutations: a duplicated key, a deep array in place of NEST, a truncation."""
+    if "duplicate" in edits:
+        key, value = edits["duplicate"]
+        k = json.dumps(key)
+        text = text.replace(f"{k}{sep}", f"{k}{sep}{render(value)}, {k}{sep}", 1)
+    if "nest" in edits:
+        text = text.replace(json.dumps(NEST), "[" * edits["nest"] + "1" + "]" * edits["nest"], 1)
+    if "cut" in edits:
+        text = text[: int(len(text) * edits["cut"])]
+    return text
+
+
+@st.composite
+def mutations(draw, doc):
+    """(JSON text of a mutated copy of ``doc``, a description of the mutations)."""
+    doc = copy.deepcopy(doc)
+    done, edits = _mutate(draw, doc, OPS)
+    return _edit_text(json.dumps(doc, ensure_ascii=draw(st.booleans())), edits), done
 
 
 def _check(valid, name, data):
@@ -158,7 +174,9 @@ def _check(valid, name, data):
     path.write_bytes(text.encode("utf-8", "surrogatepass"))   # a lone surrogate becomes invalid UTF-8
     try:
         run(path)
+        event("works")
     except InvalidInputError as exc:
+        event("refused")
         assert exc.path, f"no field named: {exc!r} after {done}"
         assert "\n" not in str(exc), str(exc)
 
@@ -179,6 +197,73 @@ def test_mutated_files_load_cleanly_or_are_refused(valid, name, data):
 @given(data=st.data())
 def test_mutated_files_deep(valid, name, data):
     _check(valid, name, data)
+
+
+# ---- TOML studies: the same mutations, read by load_study (which also probes every method) ----------
+
+def _study_doc() -> dict:
+    from j3o_fast.sweep import Experiment, Method, Study
+
+    return Study("fuzz", experiments=(
+        Experiment("p", "placement", methods=("local-only",), params={"family": "nyu", "n_edges": 1},
+                   grid={"n_clients": (3, 4), "window": (None, 0.05)}, seeds=1),
+        Experiment("c", "coinference", methods=(Method("og", options={}),), params={"profile": "mobilenetv2"},
+                   grid={"n_users": (3,), "alpha": (0.0, 0.1)}, seeds=1),
+        Experiment("o", "online", methods=("every-slot",),
+                   params={"scenario": "default", "n_devices": 2, "n_slots": 20, "train_traces": 1,
+                           "eval_traces": 1}, seeds=1),
+    )).to_dict()
+
+
+def _study_toml(doc: dict) -> str:
+    """``doc`` as TOML, every top-level value inline (arrays of inline tables for the experiments)."""
+    from j3o_fast.sweep.study import _toml
+
+    return "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in doc.items())
+
+
+@st.composite
+def study_mutations(draw):
+    doc = _study_doc()
+    done, edits = _mutate(draw, doc, OPS)
+    from j3o_fast.sweep.study import _toml
+
+    return _edit_text(_study_toml(doc), edits, render=_toml, sep=" = "), done
+
+
+def _check_study(folder, data):
+    from j3o_fast.sweep import load_study
+
+    text, done = data.draw(study_mutations(), label="mutation")
+    path = folder / "fuzz-study.toml"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        load_study(path)
+        event("works")
+    except InvalidInputError as exc:
+        event("refused")
+        assert exc.path, f"no field named: {exc!r} after {done}"
+        assert "\n" not in str(exc), str(exc)
+
+
+@settings(FAST, max_examples=60)
+@given(data=st.data())
+def test_mutated_studies_load_cleanly_or_are_refused(valid, data):
+    _check_study(valid[1], data)
+
+
+@pytest.mark.slow
+@settings(DEEP, max_examples=600)
+@given(data=st.data())
+def test_mutated_studies_deep(valid, data):
+    _check_study(valid[1], data)
+
+
+def test_the_unmutated_study_loads(valid):
+    from j3o_fast.sweep import load_study
+
+    (valid[1] / "study.toml").write_text(_study_toml(_study_doc()))
+    assert [e.name for e in load_study(valid[1] / "study.toml").experiments] == ["p", "c", "o"]
 
 
 def test_the_unmutated_files_load_and_verify(valid):

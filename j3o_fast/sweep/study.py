@@ -330,7 +330,7 @@ def _table(obj, path: str, known: tuple) -> dict:
         raise InvalidInputError(path or "(top level)", f"must be a table, got {obj!r}")
     for key in obj:
         if key not in known:
-            raise InvalidInputError(_path(path, key), f"unknown key (known: {', '.join(known)}), "
+            raise InvalidInputError(_path(path, key or repr(key)), f"unknown key (known: {', '.join(known)}), "
                                                       f"got value {obj[key]!r}")
     return dict(obj)
 
