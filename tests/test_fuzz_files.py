@@ -199,6 +199,36 @@ def test_mutated_files_deep(valid, name, data):
     _check(valid, name, data)
 
 
+# ---- the command line: the same files through 'solve' and 'verify' ----------------------------------
+
+CLI = {"p.json": ("solve", "local-only"), "c.json": ("solve", "og"), "s.json": ("verify", "p.json"),
+       "plan.json": ("verify", "c.json")}
+
+
+def _check_cli(valid, name, data, capsys):
+    from j3o_fast.cli import main
+
+    docs, folder = valid
+    text, done = data.draw(mutations(docs[name][0]), label="mutation")
+    path = folder / f"cli-{name}"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    command, other = CLI[name]
+    argv = (["solve", str(path), "--method", other] if command == "solve"
+            else ["verify", str(folder / other), str(path)])
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2), (code, done)
+    if code == 2:
+        assert err.startswith("j3o-fast: error: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("name", sorted(CLI))
+@settings(FAST, max_examples=40, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_mutated_files_through_the_cli_exit_0_1_or_2(valid, name, data, capsys):
+    _check_cli(valid, name, data, capsys)
+
+
 # ---- TOML studies: the same mutations, read by load_study (which also probes every method) ----------
 
 def _study_doc() -> dict:

@@ -271,6 +271,17 @@ def test_an_unwritable_output_folder_is_refused_before_solving(files, capsys):
            "-o: cannot write")
 
 
+def test_a_permission_error_on_output_is_refused_before_solving(files, capsys, monkeypatch):
+    """The same rule as the chmod test, also where it runs as root."""
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(jf.tempfile, "mkstemp", denied)
+    _exit2(capsys, ["solve", str(files / "p.json"), "--method", "local-only", "-o", str(files / "s.json")],
+           "-o: cannot write")
+    _exit2(capsys, ["sweep", "--preset", "quick", "--out", str(files / "o")], "--out: cannot write in the folder")
+
+
 def test_plan_out_inside_a_file_is_refused_before_the_episode(files, capsys):
     _exit2(capsys, ["online", "run", str(files / "t.json"), "--policy", "every-slot", "-o", str(files / "r.json"),
                     "--plan-out", str(files / "p.json" / "ep")], "--plan-out: cannot write")
