@@ -4,7 +4,8 @@ Only variables that can be nonzero are created: x[n,m] only where m fits the cli
 serves one of its requested tasks, y[e,m] only where m fits the edge (and its batch's fixed GPU
 time fits, in window mode), l/h only for covered (n,t,m) with rate > 0 and an onloadable m.
 Drop is the slack of the conservation row. Capacity rows are divided by their capacity, so
-every row reads "<= 1" and row duals are the normalised prices of section 3.
+every row reads "<= 1" and row duals are the normalised prices of section 3. A route whose
+coefficient in one of those rows exceeds ``MAX_ROUTE_COEF`` is not created (``routable``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,31 @@ class PlacementModel:
     matrix: sp.csc_matrix     # rows x columns
     row_upper: np.ndarray     # every row is  -inf <= a.x <= row_upper
     n_binary: int             # the first n_binary columns are x and y
+    col_upper: np.ndarray | None = None   # column upper bounds where some are not 1 (unroutable cloud)
 
     @property
     def offsets(self) -> tuple[int, int, int, int, int]:
         """Start of each column block: x, y, l, h, c."""
         nx, ny, nl, nh = len(self.x_model), len(self.y_model), len(self.l_model), len(self.h_model)
         return 0, nx, nx + ny, nx + ny + nl, nx + ny + nl + nh
+
+
+#: Largest coefficient of a routing column in a capacity row divided by its capacity. A route
+#: whose coefficient is larger could carry less than 1/MAX_ROUTE_COEF of its pair's queries
+#: before using up that capacity (a link of 1e-300 Mbit/s, a payload of 1e30 Mbit, a batching
+#: window of 1e30 s): it is not offered to the LP, the MIP or J3O, which loses at most that share
+#: of the pair's accuracy (the MIP's default relative gap is of the same size). HiGHS refuses
+#: matrix entries above 1e15, and its simplex fails well below that with rows scaled by their
+#: capacities. Realistic routes use a few capacities at most (the generated families: < 100).
+MAX_ROUTE_COEF = 1e6
+
+
+def routable(*coefficients: np.ndarray) -> np.ndarray:
+    """True for the routes whose every capacity-row coefficient is at most ``MAX_ROUTE_COEF``."""
+    ok = np.ones(np.shape(coefficients[0]), dtype=bool)
+    for c in coefficients:
+        ok &= c <= MAX_ROUTE_COEF
+    return ok
 
 
 def cost_unit(pair_rate: np.ndarray, total_rate: float) -> tuple[float, float]:
@@ -97,6 +117,23 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     covered = cover[:, pair_task].T                                                       # (P, M)
     l_pair, l_model = np.nonzero(covered & x_ok[pair_client])
     h_pair, h_model = np.nonzero(covered & y_ok[edge_of_pair])
+    # Row coefficients of the routes, per unit of their fraction (rows divided by capacities).
+    up = pair_rate * inst.payload_mbit[pair_task] / inst.client_uplink_mbps[pair_client]
+    back = pair_rate * inst.payload_mbit[pair_task] / inst.edge_backhaul_mbps[edge_of_pair]
+    l_compute = pair_rate[l_pair] * inst.gflop[l_model, pair_task[l_pair]] / inst.client_gflops[pair_client[l_pair]]
+    h_gpu = inst.edge_query_cost[h_model] * pair_rate[h_pair] / inst.edge_speed[edge_of_pair[h_pair]]
+    h_cap = pair_rate[h_pair] * inst.batching_window_s / inst.max_batch[h_model] if inst.batching else h_gpu
+    keep_l = routable(l_compute)
+    keep_h = routable(up[h_pair], h_gpu, h_cap)
+    if not keep_l.all():
+        l_pair, l_model, l_compute = l_pair[keep_l], l_model[keep_l], l_compute[keep_l]
+    if not keep_h.all():
+        h_pair, h_model, h_gpu, h_cap = h_pair[keep_h], h_model[keep_h], h_gpu[keep_h], h_cap[keep_h]
+    # A pair whose cloud route is not routable keeps its column, fixed at 0, with zero entries.
+    c_dead = ~routable(up, back)
+    col_upper = None
+    if c_dead.any():
+        up, back = np.where(c_dead, 0.0, up), np.where(c_dead, 0.0, back)
     nx, ny, nl, nh = len(x_client), len(y_edge), len(l_pair), len(h_pair)
     l0 = nx + ny
     h0 = l0 + nl
@@ -111,6 +148,10 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     cost[l_cols] = pair_rate[l_pair] * inst.accuracy[l_model, pair_task[l_pair]] / unit
     cost[h_cols] = pair_rate[h_pair] * inst.accuracy[h_model, pair_task[h_pair]] / unit
     cost[c_cols] = pair_rate * inst.cloud_accuracy[pair_task] / unit
+    if c_dead.any():
+        cost[c_cols[c_dead]] = 0.0
+        col_upper = np.ones(n_cols)
+        col_upper[c_cols[c_dead]] = 0.0
 
     rows, cols, vals, upper = [], [], [], []
     n_rows = 0
@@ -136,26 +177,23 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     add(x_client, np.arange(nx), inst.memory_mb[x_model] / inst.client_memory_mb[x_client], N, 1.0)
     add(y_edge, nx + np.arange(ny), inst.memory_mb[y_model] / inst.edge_memory_mb[y_edge], E, 1.0)
     # 4. client compute: sum rate*gflop*l / gflops_n <= 1
-    add(pair_client[l_pair], l_cols,
-        pair_rate[l_pair] * inst.gflop[l_model, pair_task[l_pair]] / inst.client_gflops[pair_client[l_pair]], N, 1.0)
+    add(pair_client[l_pair], l_cols, l_compute, N, 1.0)
     # 5. uplink: sum rate*payload*(h + c) / uplink_n <= 1
-    up = pair_rate * inst.payload_mbit[pair_task] / inst.client_uplink_mbps[pair_client]
     add(np.concatenate([pair_client[h_pair], pair_client]), np.concatenate([h_cols, c_cols]),
         np.concatenate([up[h_pair], up]), N, 1.0)
     # 6. backhaul: sum rate*payload*c / backhaul_e <= 1
-    add(edge_of_pair, c_cols, pair_rate * inst.payload_mbit[pair_task] / inst.edge_backhaul_mbps[edge_of_pair], E, 1.0)
+    add(edge_of_pair, c_cols, back, E, 1.0)
     # 7. GPU time: sum g[m]*rate*h / speed_e (+ tau0*y/(W*speed_e) in window mode) <= 1
     e_h = edge_of_pair[h_pair]
     gpu_r = np.concatenate([e_h, y_edge])
     gpu_c = np.concatenate([h_cols, nx + np.arange(ny)])
-    gpu_v = np.concatenate([inst.edge_query_cost[h_model] * pair_rate[h_pair] / inst.edge_speed[e_h],
-                            inst.edge_fixed_share[y_edge, y_model]])
+    gpu_v = np.concatenate([h_gpu, inst.edge_fixed_share[y_edge, y_model]])
     add(gpu_r, gpu_c, gpu_v, E, 1.0)
     #    batch cap (window mode): L[e,m]*W/bmax[m] - y[e,m] <= 0, one row per edge candidate
     if inst.batching:
         y_row = y_col[e_h, h_model] - nx
         add(np.concatenate([y_row, np.arange(ny)]), np.concatenate([h_cols, nx + np.arange(ny)]),
-            np.concatenate([pair_rate[h_pair] * inst.batching_window_s / inst.max_batch[h_model], -np.ones(ny)]),
+            np.concatenate([h_cap, -np.ones(ny)]),
             ny, 0.0)
 
     matrix = sp.csc_matrix(
@@ -165,7 +203,7 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
         pair_client=pair_client, pair_task=pair_task, x_client=x_client, x_model=x_model,
         y_edge=y_edge, y_model=y_model, l_pair=l_pair, l_model=l_model, h_pair=h_pair,
         h_model=h_model, cost=cost, objective_scale=objective_scale, matrix=matrix,
-        row_upper=np.concatenate(upper), n_binary=nx + ny,
+        row_upper=np.concatenate(upper), n_binary=nx + ny, col_upper=col_upper,
     )
 
 
@@ -177,7 +215,7 @@ def to_highs(model: PlacementModel, *, integer: bool) -> highspy.HighsLp:
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.col_cost_ = model.cost
     lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = np.ones(n_cols)
+    lp.col_upper_ = np.ones(n_cols) if model.col_upper is None else model.col_upper
     lp.row_lower_ = np.full(n_rows, -highspy.kHighsInf)
     lp.row_upper_ = model.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise

@@ -20,7 +20,7 @@ import numpy as np
 from .._threads import WorkerPool, resolve_threads
 from .._validate import readonly
 from .instance import PlacementInstance
-from .mip import cost_unit
+from .mip import cost_unit, routable
 from .prices import Prices
 from .repair import repair_routing
 from .solution import PlacementSolution, Routes
@@ -92,35 +92,51 @@ class _EdgeLP:
         self.cloud_upper = 1.0 if cloud else 0.0
         self._add_columns(_CLOUD, np.arange(P), np.full(P, -1), self.cloud_upper)
 
+    def _coefficients(self, kind: int, pairs: np.ndarray, models: np.ndarray) -> list:
+        """The capacity-row coefficients of routes (kind, pair, model), as in _add_columns."""
+        inst = self.inst
+        n, t, r = self.pair_client[pairs], self.pair_task[pairs], self.pair_rate[pairs]
+        if kind == _LOCAL:
+            return [r * inst.gflop[models, t] / inst.client_gflops[n]]
+        up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+        if kind == _CLOUD:
+            return [up, r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[self.edge]]
+        coef = [up, r * inst.edge_query_cost[models] / inst.edge_speed[self.edge]]
+        if inst.batching:
+            coef.append(r * inst.batching_window_s / inst.max_batch[models])
+        return coef
+
     def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray, upper: float = 1.0) -> None:
-        """Append routing columns (kind, pair, model) with their objective, row coefficients and upper bound."""
+        """Append routing columns (kind, pair, model) with their objective, row coefficients and upper bound.
+
+        Routes with a row coefficient above MAX_ROUTE_COEF are left out (mip.routable).
+        """
         if len(pairs) == 0:
             return
         inst = self.inst
-        n = self.pair_client[pairs]
+        coefficients = self._coefficients(kind, pairs, models)
+        ok = routable(*coefficients)
+        if not ok.all():
+            pairs, models, coefficients = pairs[ok], models[ok], [c[ok] for c in coefficients]
+            if len(pairs) == 0:
+                return
         t = self.pair_task[pairs]
         r = self.pair_rate[pairs]
         lc = self.pair_local_client[pairs]
         k = len(pairs)
         if kind == _CLOUD:
             acc = inst.cloud_accuracy[t]
-            up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
             rows = np.column_stack([pairs, self.row_uplink + lc, np.full(k, self.row_backhaul)])
-            vals = np.column_stack([np.ones(k), up, r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[self.edge]])
         elif kind == _LOCAL:
             acc = inst.accuracy[models, t]
             rows = np.column_stack([pairs, self.row_compute + lc])
-            vals = np.column_stack([np.ones(k), r * inst.gflop[models, t] / inst.client_gflops[n]])
         else:
             acc = inst.accuracy[models, t]
-            up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
-            gpu = r * inst.edge_query_cost[models] / inst.edge_speed[self.edge]
             cols = [pairs, self.row_uplink + lc, np.full(k, self.row_gpu)]
-            coef = [np.ones(k), up, gpu]
             if inst.batching:
                 cols.append(self.row_cap + models)
-                coef.append(r * inst.batching_window_s / inst.max_batch[models])
-            rows, vals = np.column_stack(cols), np.column_stack(coef)
+            rows = np.column_stack(cols)
+        vals = np.column_stack([np.ones(k), *coefficients])
         start = np.arange(k, dtype=np.int32) * rows.shape[1]
         self.highs.addCols(k, r * acc / self.unit, np.zeros(k), np.full(k, upper), rows.size, start,
                            rows.ravel().astype(np.int32), vals.ravel())
@@ -207,6 +223,11 @@ class _EdgeLP:
         objective sum rate*accuracy, as the prices of section 3 are.
         """
         h = self.highs
+        if len(self.col_kind) == 0:
+            # No route is open (every one unroutable, mip.routable): all of the edge's queries
+            # are dropped, no row binds. HiGHS would report an empty model instead of solving it.
+            self.last = (np.zeros(0), np.zeros(h.getNumRow()), 0.0)
+            return self.last
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:

@@ -25,6 +25,7 @@ from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
+from .mip import MAX_ROUTE_COEF, routable
 from .prices import Prices
 
 KEY_MODES = ("per_memory", "gain")  # index = the kernel's key_mode
@@ -292,6 +293,39 @@ def _check_mask(value, path: str, shape: tuple) -> np.ndarray:
     return arr
 
 
+def unroutable(instance: PlacementInstance, candidates: Candidates) -> tuple[np.ndarray, np.ndarray] | None:
+    """Entries (nnz,) and slots (S,) whose route the LP does not offer (mip.routable): the local or
+    edge route of each entry, the cloud route of each slot. None when no route can be unroutable,
+    which a bound on the largest coefficient shows without looking at entries (every realistic
+    instance)."""
+    inst, c = instance, candidates
+    r = float(c.slot_rate.max()) if c.n_slots else 0.0
+    bounds = [r * float(inst.gflop.max()) / float(inst.client_gflops.min()),
+              r * float(inst.payload_mbit.max()) / float(inst.client_uplink_mbps.min()),
+              r * float(inst.payload_mbit.max()) / float(inst.edge_backhaul_mbps.min()),
+              r * float(inst.edge_query_cost.max()) / float(inst.edge_speed.min())]
+    if inst.batching:
+        bounds.append(r * inst.batching_window_s / float(inst.max_batch.min()))
+    if max(bounds) <= MAX_ROUTE_COEF:
+        return None
+    # The same expressions as the LP's columns (offload._EdgeLP._coefficients), so both agree.
+    sn, st, rate = c.slot_client, c.slot_task, c.slot_rate
+    up = rate * inst.payload_mbit[st] / inst.client_uplink_mbps[sn]
+    cloud_ok = routable(up, rate * inst.payload_mbit[st] / inst.edge_backhaul_mbps[inst.client_edge[sn]])
+    cand = np.repeat(np.arange(c.n_candidates), np.diff(c.indptr))
+    s = c.slot.astype(np.int64)
+    n, t, r, m, e = sn[s], st[s], rate[s], c.model[cand], c.edge[cand]
+    edge = c.node[cand] >= c.n_clients
+    entry_ok = np.empty(s.shape, dtype=bool)
+    loc = ~edge
+    entry_ok[loc] = routable(r[loc] * inst.gflop[m[loc], t[loc]] / inst.client_gflops[n[loc]])
+    coef = [up[s[edge]], r[edge] * inst.edge_query_cost[m[edge]] / inst.edge_speed[e[edge]]]
+    if inst.batching:
+        coef.append(r[edge] * inst.batching_window_s / inst.max_batch[m[edge]])
+    entry_ok[edge] = routable(*coef)
+    return ~entry_ok, ~cloud_ok
+
+
 def query_values(instance: PlacementInstance, candidates: Candidates, prices: Prices, *,
                  cloud_available: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Net values at prices theta (placement.md section 3).
@@ -314,6 +348,11 @@ def query_values(instance: PlacementInstance, candidates: Candidates, prices: Pr
     base = _nb_values.slot_base(c.slot_client, c.slot_task, inst.client_edge, inst.cloud_accuracy,
                                 inst.payload_mbit, inst.client_uplink_mbps, inst.edge_backhaul_mbps,
                                 beta, gamma, bool(cloud_available))
+    dead = unroutable(inst, c)
+    if dead is not None:
+        # Routes the LP does not offer are worth less than dropping: never chosen, no gain.
+        value[dead[0]] = -1.0
+        base[dead[1]] = 0.0
     fixed_cost = np.zeros(c.n_candidates)
     if inst.batching:
         on_edge = c.is_edge

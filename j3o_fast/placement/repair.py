@@ -63,7 +63,9 @@ def repair_routing(instance: PlacementInstance, solution: PlacementSolution) -> 
     if inst.batching:
         cap = inst.max_batch / inst.batching_window_s * y
         load = current().edge_load
-        k = np.where(load > cap, cap / np.maximum(load, 1e-300), 1.0)
+        over = load > cap
+        k = np.ones_like(load)
+        k[over] = cap[over] / load[over]   # only where it scales (no overflow from tiny loads elsewhere)
         hf = hf * k[edge_of[hn], hm]
     # 7. GPU time: shrink the variable part so that fixed + variable <= 1
     usage = current()
