@@ -11,6 +11,23 @@ from .. import _validate as v
 from ..errors import InvalidInputError
 
 
+#: Supported magnitudes. Capacities (the divisors of the normalised rows of (P): memories,
+#: speeds, compute, uplinks, backhauls, the batching window) lie in [CAPACITY_MIN, MAGNITUDE_MAX];
+#: demands (payloads, GFLOP per query, model memories, batch latencies, rates) in
+#: (0, MAGNITUDE_MAX] (tau0 and rates may be 0). Every ratio of the program then stays a finite
+#: float64 (at most 1e36); routes whose ratio makes them useless are left out by the solvers
+#: (mip.MAX_ROUTE_COEF). Realistic instances are many orders of magnitude inside.
+CAPACITY_MIN = 1e-12
+MAGNITUDE_MAX = 1e12
+
+
+def _in_range(arr: np.ndarray, path: str, low: float, high: float, *, low_open: bool = False) -> None:
+    """Refuse entries outside [low, high] ((low, high] with ``low_open``), naming the supported range."""
+    ok = ((arr > low) if low_open else (arr >= low)) & (arr <= high)
+    bracket = "(" if low_open else "["
+    v.require(arr, ok, path, f"must be in {bracket}{low:g}, {high:g}] (the range the solvers support)")
+
+
 @dataclass(frozen=True, eq=False)
 class PlacementInstance:
     """Clients, edges, a model library and query rates; validated once on construction.
@@ -21,6 +38,21 @@ class PlacementInstance:
     ``dataclasses.replace`` keeps the coverage. Units: MB, GFLOP, GFLOP/s, Mbit, Mbit/s,
     seconds, queries/s. ``batching_window_s`` None means no batching (every query is a batch
     of one). Field names in error messages are the JSON paths of formats.md.
+
+    Supported ranges (checked here, so for files, the API and the generators alike; values
+    outside raise InvalidInputError naming the field, the value and the range):
+
+    - ``accuracy``, ``cloud_accuracy``: [0, 1]
+    - capacities ``edge_memory_mb``, ``edge_speed``, ``edge_backhaul_mbps``,
+      ``client_memory_mb``, ``client_gflops``, ``client_uplink_mbps`` and
+      ``batching_window_s``: [1e-12, 1e12]
+    - demands ``payload_mbit``, ``gflop``, ``memory_mb``, ``batch_tau1_s``: (0, 1e12];
+      ``batch_tau0_s`` and ``rate``: [0, 1e12]; ``max_batch``: integers >= 1
+
+    Inside these ranges every method solves and verifies. A route that could carry less than a
+    millionth of its pair's queries before using up one capacity (a coefficient above
+    ``mip.MAX_ROUTE_COEF`` in a normalised row, e.g. an uplink of 1e-12 Mbit/s) is not offered
+    to the solvers; that loses at most a millionth of the pair's accuracy.
 
     Examples
     --------
@@ -128,6 +160,8 @@ class PlacementInstance:
         v.unit_interval(cloud, "cloud_accuracy")
         v.require(acc, ~cover | ((acc >= 0) & (acc <= 1)), "models.accuracy", "must be in [0, 1]")
         v.require(gflop, ~cover | (gflop > 0), "models.gflop", "must be > 0")
+        v.require(gflop, ~cover | (gflop <= MAGNITUDE_MAX), "models.gflop",
+                  f"must be in (0, {MAGNITUDE_MAX:g}] (the range the solvers support)")
         v.positive(payload, "payload_mbit")
         v.positive(mem, "models.memory_mb")
         v.nonnegative(tau0, "models.batch_tau0_s")
@@ -141,6 +175,14 @@ class PlacementInstance:
         v.positive(c_gflops, "clients.gflops")
         v.positive(c_up, "clients.uplink_mbps")
         v.nonnegative(rate, "clients.rate")
+        for arr, path in ((payload, "payload_mbit"), (mem, "models.memory_mb"), (tau1, "models.batch_tau1_s")):
+            _in_range(arr, path, 0.0, MAGNITUDE_MAX, low_open=True)
+        for arr, path in ((tau0, "models.batch_tau0_s"), (rate, "clients.rate")):
+            _in_range(arr, path, 0.0, MAGNITUDE_MAX)
+        for arr, path in ((e_mem, "edges.memory_mb"), (e_speed, "edges.speed"), (e_back, "edges.backhaul_mbps"),
+                          (c_mem, "clients.memory_mb"), (c_gflops, "clients.gflops"),
+                          (c_up, "clients.uplink_mbps")):
+            _in_range(arr, path, CAPACITY_MIN, MAGNITUDE_MAX)
         window = self.batching_window_s
         if window is not None:
             if isinstance(window, bool) or not isinstance(window, (int, float, np.floating, np.integer)):
@@ -148,6 +190,7 @@ class PlacementInstance:
             window = float(window)
             if not np.isfinite(window) or window <= 0:
                 raise InvalidInputError("batching_window_s", f"must be > 0, got {window}")
+            _in_range(np.float64(window), "batching_window_s", CAPACITY_MIN, MAGNITUDE_MAX)
 
         acc = np.where(cover, acc, 0.0)
         gflop = np.where(cover, gflop, 0.0)
