@@ -352,6 +352,8 @@ OPTION_RANGES = {
     "seed": ("--seed", True, 0, False, _INT64),
     "max_batch": ("--max-batch", True, 1, False, _INT64),
     "threads": ("--threads", True, 1, False, 4096),
+    "jobs": ("--jobs", True, -1, False, 4096),   # -1: every core; 0 is refused by the runner
+    "chunk_size": ("--chunk-size", True, 1, False, 1_000_000),
     "steps": ("--steps", True, 1, False, _INT64),
     "checkpoint_every": ("--checkpoint-every", True, 1, False, _INT64),
     "learning_starts": ("--learning-starts", True, 0, False, _INT64),

@@ -293,6 +293,15 @@ def test_sweep_out_must_be_a_folder(files, capsys):
     _exit2(capsys, ["sweep", "--preset", "quick", "--out", str(files / "p.json" / "d")], "--out: must be a folder")
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--jobs", "100000000000", "--jobs: must be an integer <= 4096, got 100000000000"),
+    ("--chunk-size", "0", "--chunk-size: must be an integer >= 1, got 0"),
+])
+def test_sweep_options_are_refused_before_the_study_runs(tmp_path, capsys, option, value, message):
+    _exit2(capsys, ["sweep", "--preset", "quick", "--out", str(tmp_path / "o"), option, value], message)
+    assert not (tmp_path / "o").exists()
+
+
 def test_check_writable_leaves_nothing_behind(tmp_path):
     jf.check_writable(tmp_path / "new" / "x.json", "-o")
     assert list((tmp_path / "new").iterdir()) == []
