@@ -177,7 +177,11 @@ def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,
     if q is not None:
         coarse = q * math.floor(coarse / q)
     bound = math.inf
-    if coarse > 0 and (q is None or coarse > q):
+    # The grid's times are whole multiples of it in float64: beyond 2**52 steps they are not
+    # (times many orders of magnitude above the chain, e.g. edge blocks of 1e-300 s), and the
+    # bound, only a speed-up, is left out.
+    span = max(float(np.abs(inputs.deadline).max()), float(np.abs(inputs.threshold).max(initial=0.0)))
+    if coarse > 0 and (q is None or coarse > q) and span / coarse < 2.0 ** 52:
         ub = run_dp(inputs, grid=coarse)
         if ub[0] == _og.STATUS_OK:
             bound = ub[1]
