@@ -12,6 +12,26 @@ from .. import _validate as v
 from ..errors import InvalidInputError
 
 
+#: Supported magnitudes: every time (s), size (Mbit), energy (J) and power (W) at most
+#: MAGNITUDE_MAX, uplink rates at least RATE_MIN Mbit/s. Sums of times along a chain, upload
+#: times d/r and energies p*d/r then stay finite float64 numbers (at most 1e24 and 1e36).
+MAGNITUDE_MAX = 1e12
+RATE_MIN = 1e-12
+#: Largest relative deadline (s). The solvers test deadlines with a rounding slack of 1e-12
+#: relative to the absolute deadline; the verifier allows 1e-9 * max(1, |t|) at each time t, and
+#: checks a batch's start against its members' (earlier) ready times. Up to 1e3 s of deadline
+#: after the release, the solvers' slack stays within the verifier's at every ready time, so
+#: every plan verifies; a deadline of 1e12 s could hide a batch starting 1 s before its data.
+DEADLINE_MAX = 1e3
+
+
+def _in_range(arr: np.ndarray, path: str, low: float, high: float, *, low_open: bool) -> None:
+    """Refuse entries outside [low, high] ((low, high] with ``low_open``), naming the supported range."""
+    ok = ((arr > low) if low_open else (arr >= low)) & (arr <= high)
+    bracket = "(" if low_open else "["
+    v.require(arr, ok, path, f"must be in {bracket}{low:g}, {high:g}] (the range the solvers support)")
+
+
 @dataclass(frozen=True, eq=False)
 class CoInferenceInstance:
     """K users, each running one inference of the same chain of N sub-tasks; one edge GPU.
@@ -24,6 +44,15 @@ class CoInferenceInstance:
     ``beta[n] + alpha[n]*b`` seconds (b <= ``max_batch``; None means no cap). Deadlines are
     relative to the release; the absolute deadline of user k is rho_k + T_k. Errors name the
     JSON path of formats.md and the value.
+
+    Supported ranges (checked here, so for files, the API and the generators alike; values
+    outside raise InvalidInputError naming the field, the value and the range):
+    ``output_mbit``, ``edge_beta_s``, ``local_latency_s``, ``local_energy_j``, ``tx_power_w``:
+    (0, 1e12]; ``edge_alpha_s``, ``release_s``: [0, 1e12]; ``uplink_mbps``: [1e-12, 1e12];
+    ``deadline_s``: (0, 1e3] (DEADLINE_MAX: a thousand seconds for one inference); ``max_batch``:
+    an integer >= 1 or None. Inside them every method plans and its plan verifies. Times are
+    float64 seconds and the verifier's tolerance is 1e-9 * max(1, |t|) s at time t, so on a
+    clock far from 0 (releases of 1e9 s) it is coarser than milliseconds.
 
     Examples
     --------
@@ -91,6 +120,13 @@ class CoInferenceInstance:
         v.positive(power, "users.tx_power_w")
         v.positive(deadline, "users.deadline_s")
         v.nonnegative(release, "users.release_s")
+        for arr, path in ((d, "output_mbit"), (beta, "edge_beta_s"), (tl, "users.local_latency_s"),
+                          (el, "users.local_energy_j"), (power, "users.tx_power_w")):
+            _in_range(arr, path, 0.0, MAGNITUDE_MAX, low_open=True)
+        _in_range(deadline, "users.deadline_s", 0.0, DEADLINE_MAX, low_open=True)
+        for arr, path in ((alpha, "edge_alpha_s"), (release, "users.release_s")):
+            _in_range(arr, path, 0.0, MAGNITUDE_MAX, low_open=False)
+        _in_range(rate, "users.uplink_mbps", RATE_MIN, MAGNITUDE_MAX, low_open=False)
 
         cap = self.max_batch
         if cap is not None:
