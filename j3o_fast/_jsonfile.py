@@ -133,7 +133,7 @@ def _check_tree(value: Any, path: str, depth: int, duplicates: dict, surrogates:
         if isinstance(key, str):
             if surrogates:
                 _check_text(key, f"{path}.{key!r}" if path else repr(key))
-            sub = f"{path}.{key}" if path else key
+            sub = f"{path}.{key or repr(key)}" if path else key or repr(key)
         else:
             sub = f"{path}[{key}]"
         _check_tree(v, sub, depth + 1, duplicates, surrogates)
