@@ -181,6 +181,18 @@ def test_tiny_capacities_mixed_with_ordinary_ones():
     assert (sol.edge.fraction[sol.edge.client == 0] <= 1e-6).all()
 
 
+def test_mip_onloading_fits_a_node_filled_by_one_model_and_many_tiny_ones():
+    # One model fills every node exactly, the others take 1e-10 of it: HiGHS ignores entries of
+    # at most 1e-9 and meets rows to 1e-6, so its onloading overfilled every client by 2.7e-9
+    # (the verifier allows 1e-9); the MIP now unloads the least used models of an overfull node.
+    base = _placement(0.05)
+    memory = np.full(base.n_models, 1e-8)
+    memory[0] = 100.0
+    inst = replace(base, memory_mb=memory, client_memory_mb=np.full(base.n_clients, 100.0),
+                   edge_memory_mb=np.full(base.n_edges, 100.0))
+    _check_j3o(_solve_all_placement(inst))
+
+
 # ---- co-inference ----------------------------------------------------------------------------
 
 CO_FIELDS = [
