@@ -41,31 +41,41 @@ def _os_reason(exc: OSError) -> str:
     return f"cannot read the file ({exc.strerror or exc})"
 
 
-def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes:
-    """The bytes of a regular file of at most ``limit`` (default MAX_FILE_BYTES) bytes; anything else
-    is InvalidInputError.
+def check_regular_file(path: str | os.PathLike, limit: int | None = None) -> int:
+    """The size of ``path`` if it is a regular file of at most ``limit`` (default MAX_FILE_BYTES)
+    bytes; anything else (missing, a folder, a device such as /dev/zero, a FIFO) is InvalidInputError.
 
-    ``stat`` comes first, so a folder, a device such as /dev/zero or a FIFO is refused without
-    being opened (reading them would never end or block); at most ``limit`` + 1 bytes are read.
+    Only ``stat`` is called: such files are refused without being opened (reading them would
+    never end or block).
     """
     name, limit = str(path), MAX_FILE_BYTES if limit is None else limit
     try:
         st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise InvalidInputError(name, "is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInputError(name, "is not a regular file (a device, FIFO or socket)")
-        if st.st_size > limit:
-            raise InvalidInputError(name, f"is {st.st_size} bytes, above the limit of {limit} bytes")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(limit + 1)
-    except InvalidInputError:
-        raise
     except OSError as exc:
         raise InvalidInputError(name, _os_reason(exc)) from None
     except ValueError as exc:   # e.g. a NUL byte in the path
         raise InvalidInputError(repr(name), f"not a valid path ({exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidInputError(name, "is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidInputError(name, "is not a regular file (a device, FIFO or socket)")
+    if st.st_size > limit:
+        raise InvalidInputError(name, f"is {st.st_size} bytes, above the limit of {limit} bytes")
+    return st.st_size
+
+
+def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` (default MAX_FILE_BYTES) bytes; anything else
+    is InvalidInputError (``check_regular_file`` first, then at most ``limit`` + 1 bytes are read).
+    """
+    name, limit = str(path), MAX_FILE_BYTES if limit is None else limit
+    check_regular_file(path, limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInputError(name, _os_reason(exc)) from None
     if len(data) > limit:
         raise InvalidInputError(name, f"is above the limit of {limit} bytes")
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import os
 import zipfile
 
 import numpy as np
@@ -223,8 +224,14 @@ def test_train_ddpg_refuses_bad_arguments(tmp_path):
 
 def test_agent_files_that_are_not_agents(tmp_path):
     pytest.importorskip("stable_baselines3")
-    with pytest.raises(InvalidInputError, match="missing.zip: agent file not found"):
+    with pytest.raises(InvalidInputError, match="missing.zip: file not found"):
         DDPGPolicy(tmp_path / "missing.zip")
+    with pytest.raises(InvalidInputError, match="is a folder, not a file"):
+        DDPGPolicy(tmp_path)
+    fifo = tmp_path / "fifo.zip"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidInputError, match="fifo.zip: is not a regular file"):
+        DDPGPolicy(fifo)   # refused without opening it, which would block
     text = tmp_path / "text.zip"
     text.write_text("hello")
     with pytest.raises(InvalidInputError, match="text.zip: not a stable-baselines3 DDPG agent"):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -241,8 +240,7 @@ class DDPGPolicy:
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
-        if not Path(path).is_file():
-            raise InvalidInputError(self.path, "agent file not found")
+        jf.check_regular_file(path)   # not a folder, a device or a FIFO, which would never load
         DDPG = _sb3().DDPG
         try:
             model = DDPG.load(self.path, device="cpu")
@@ -293,24 +291,8 @@ def _ddpg_class():
     return SplitRateDDPG
 
 
-def check_writable(path: str | os.PathLike, name: str) -> Path:
-    """Fail early, before any work, when ``path`` cannot be written (InvalidInputError naming ``name``).
-
-    The folder is created if missing; a temporary file is created in it and removed.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidInputError(name, f"must be a file path, got the folder {str(path)!r}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise InvalidInputError(name, f"cannot write {str(path)!r} ({exc.strerror or exc})") from None
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InvalidInputError(name, f"cannot write {str(path)!r} (permission denied)")
-    return path
+#: Output paths are checked as everywhere else (before any work).
+check_writable = jf.check_writable
 
 
 def _save_atomic(model, path: Path) -> None:
