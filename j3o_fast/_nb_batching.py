@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 from numba import float64, int64, njit
 
+from ._numba_cache import CACHE
+
 # Signature fixed once so the kernel is compiled for exactly these dtypes (and cached).
 _SIG = int64(float64[::1], float64[::1], int64[::1], int64[::1], int64[::1], float64[::1])
 
 
-@njit(_SIG, cache=True, nogil=True)
+@njit(_SIG, cache=CACHE, nogil=True)
 def affine_latency(beta, alpha, cap, model, b, out):
     """out[i] = beta[model[i]] + alpha[model[i]] * b[i].
 

@@ -3,10 +3,12 @@
 import numpy as np
 from numba import njit
 
+from ._numba_cache import CACHE
+
 ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def relaxed_usage(slot_client, slot_task, slot_rate, slot_route, slot_model, client_edge, gflop, payload,
                   client_gflops, uplink_mbps, backhaul_mbps, query_cost, edge_speed, window, max_batch,
                   n_edges):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._numba_cache import CACHE
 
-@njit(cache=True)
+
+@njit(cache=CACHE)
 def candidate_values(indptr, slot, cand_node, cand_model, cand_edge, n_clients, slot_client, slot_task,
                      accuracy, gflop, client_gflops, client_uplink, payload, edge_speed,
                      edge_query_cost, max_batch, mu, beta, nu, kappa, window):
@@ -53,7 +55,7 @@ def candidate_values(indptr, slot, cand_node, cand_model, cand_edge, n_clients, 
     return out
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def slot_base(slot_client, slot_task, client_edge, cloud_accuracy, payload, client_uplink,
               edge_backhaul, beta, gamma, cloud_available):
     """base[s] = max(cloud, 0) for slot s = (n, t), or 0 when the cloud is unavailable, with
@@ -76,7 +78,7 @@ def slot_base(slot_client, slot_task, client_edge, cloud_accuracy, payload, clie
     return out
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def apply_selection(indptr, slot, value, selected, cur, best):
     """Add the candidates ``selected`` (in order) to the running best: where v > cur[s], set
     cur[s] = v and best[s] = j (strict, so an earlier candidate keeps a tie). In place."""
