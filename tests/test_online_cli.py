@@ -94,7 +94,7 @@ def test_an_idle_trace_runs_but_has_no_plan(tmp_path, capsys):
     (["--policy", "threshold:-0.1"], "got 'threshold:-0.1'"),
     (["--policy", "threshold:abc"], "got 'threshold:abc'"),
     (["--policy", "threshold:nan"], "got 'threshold:nan'"),
-    (["--policy", "missing.zip"], "--policy: 'missing.zip': agent file not found"),
+    (["--policy", "missing.zip"], "--policy: 'missing.zip': file not found"),
     (["--policy", "every-slot", "--planner", "fifo"], "--planner: must be one of og, ip-ssa, got 'fifo'"),
     (["--policy", "every-slot", "--psi", "-1"], "--psi: must be a finite number >= 0, got -1.0"),
 ])
