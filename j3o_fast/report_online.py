@@ -85,7 +85,10 @@ def write_online_plots(plt, experiment: str, rows, facets: list, folder: Path, s
     """Energy per task against load, and learning curves; returns the paths written."""
     load_varies = rows["mean_rate_hz"].nunique() > 1
     x = "mean_rate_hz" if load_varies else (facets[0] if facets else "n_devices")
-    others = [f for f in facets if f != x and not (load_varies and f == "rate_scale")]
+    # Panels split by the facets that do not set the load (a scenario name or a rate scale sets it:
+    # those become points along the load axis).
+    sets_load = lambda f: load_varies and rows.groupby(f, dropna=False)["mean_rate_hz"].nunique().max() == 1  # noqa: E731
+    others = [f for f in facets if f != x and not sets_load(f)]
 
     def energy_panel(ax, g) -> None:
         for i, (method, m) in enumerate(g.groupby("method", sort=False)):
