@@ -541,6 +541,9 @@ def _sweep(args) -> int:
     except KeyboardInterrupt:
         print(f"j3o-fast: interrupted; finished tasks are stored in {args.out}: rerun to resume", file=sys.stderr)
         return 130
+    except sweep.StudyAborted as exc:
+        print(f"j3o-fast: {exc}", file=sys.stderr)
+        return 1
     failed = int((table["status"] == "error").sum())
     print(f"{study.name}: {len(table)} tasks ({failed} failed) in {time.perf_counter() - t0:.1f} s; "
           f"table in {args.out}/results.parquet")

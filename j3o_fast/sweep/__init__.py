@@ -38,7 +38,7 @@ True
 """
 
 from .presets import PRESETS, preset
-from .runner import BACKENDS, resolve_jobs, run_study
+from .runner import BACKENDS, StudyAborted, resolve_jobs, run_study
 from .store import ResultStore
 from .study import (DOMAINS, EXACT, LP_BOUND, Experiment, Limits, Method, Study, check_study, load_study,
                     study_from_dict, study_from_toml)
@@ -49,7 +49,7 @@ from .worker import make_instance, run_chunk, run_method, single_threaded
 __all__ = [
     "BACKENDS", "DOMAINS", "EXACT", "LP_BOUND", "Limits", "Method", "Experiment", "PRESETS", "ResultStore",
     "RUN_COLUMNS",
-    "Study", "TIMING_COLUMNS", "Task", "assemble", "check_study", "deterministic_columns", "effective_options",
+    "Study", "StudyAborted", "TIMING_COLUMNS", "Task", "assemble", "check_study", "deterministic_columns", "effective_options",
     "expand", "instance_seeds", "load_study", "make_instance", "preset", "resolve_jobs", "run_chunk", "run_method",
     "run_study", "single_threaded", "study_from_dict", "study_from_toml",
 ]

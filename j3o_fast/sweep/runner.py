@@ -24,6 +24,20 @@ from .worker import _THREAD_VARS, run_chunk
 BACKENDS = ("loky", "dask", "ray")
 
 
+class StudyAborted(RuntimeError):
+    """The run stopped early: a worker process died or a finished chunk could not be stored.
+
+    Every chunk stored before stays readable, so running the same study into the same folder
+    again resumes it with the same numbers.
+    """
+
+
+def _worker_died(exc: BaseException) -> bool:
+    """True for the errors by which joblib (loky) and Dask report a lost worker process."""
+    names = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
+    return any(type(e).__name__ in names for e in (exc, exc.__cause__) if e is not None)
+
+
 def _auto_chunk(n_tasks: int, workers: int) -> int:
     # about eight chunks per worker balances the load; 64 tasks bounds what an interruption loses
     return max(1, min(64, math.ceil(n_tasks / (8 * max(workers, 1)))))
@@ -168,6 +182,12 @@ def run_study(study: Study, out: str | os.PathLike | None = None, *, n_jobs: int
                 with _parallel(backend, workers, scheduler) as parallel:
                     calls = (delayed(run_chunk)(c, run_id, worker=True) for c in chunks)
                     _consume(parallel(calls), store, run_id, rows, bar)
+    except Exception as exc:
+        if not _worker_died(exc):
+            raise
+        kept = f"the {len(rows)} tasks finished before are stored in {out}" if store else "nothing was stored"
+        raise StudyAborted(f"a worker process died ({type(exc).__name__}); {kept}: run the same study "
+                           "again to resume") from exc
     finally:
         bar.close()
     table = assemble(tasks, rows)
@@ -184,7 +204,12 @@ def _consume(results, store, run_id, rows, bar) -> None:
     failed = sum(r["status"] == "error" for r in rows)
     for chunk_rows in results:
         if store is not None:
-            store.write_chunk(chunk_rows, run_id)
+            try:
+                store.write_chunk(chunk_rows, run_id)
+            except OSError as exc:   # disk full, read-only folder, ...: what is stored stays stored
+                raise StudyAborted(f"cannot store a finished chunk in {store.chunks} ({exc.strerror or exc}); "
+                                   f"the {len(rows)} tasks stored before are kept: fix the folder and run the "
+                                   "same study again to resume") from None
         rows.extend(chunk_rows)
         bar.update(len(chunk_rows))
         failed += sum(r["status"] == "error" for r in chunk_rows)
