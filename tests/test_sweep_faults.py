@@ -143,3 +143,47 @@ def test_run_study_raises_study_aborted(tmp_path, monkeypatch):
     monkeypatch.setattr(ResultStore, "write_chunk", read_only)
     with pytest.raises(sweep.StudyAborted, match="Permission denied.*the 0 tasks stored before are kept"):
         sweep.run_study(sweep.study_from_toml(STUDY), tmp_path / "o", progress=False)
+
+
+def _dask_workers(pid: int) -> list[int]:
+    workers = []
+    for child in _descendants(pid):
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if (b"spawn_main" in cmd or b"forkserver" in cmd) and b"resource_tracker" not in cmd:
+            workers.append(child)
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_killed_dask_worker_loses_nothing(tmp_path):
+    pytest.importorskip("distributed")
+    spec = tmp_path / "faults.toml"
+    spec.write_text(STUDY)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--backend", "dask",
+           "--chunk-size", "1", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run finished before a worker could be killed"
+            time.sleep(0.01)
+        workers = _dask_workers(proc.pid)
+        assert workers, "no worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Dask restarts the worker and runs its task again, or gives up with a clear message
+    assert proc.returncode in (0, 1) and "Traceback" not in err, err
+    if proc.returncode == 1:
+        assert "a worker process died" in err
+        assert main(["sweep", str(spec), "--jobs", "2", "--out", str(out)]) == 0
+    finished = pd.read_parquet(out / "results.parquet")
+    clean = sweep.run_study(sweep.load_study(spec), tmp_path / "clean", n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(numbers(finished), numbers(clean))
