@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import InvalidInputError
@@ -78,3 +80,53 @@ def readonly(arr, dtype=None) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=dtype)
     arr.setflags(write=False)
     return arr
+
+
+def real_option(value, name: str, *, low: float = -np.inf, high: float = np.inf, low_open: bool = False,
+                high_open: bool = False, allow_none: bool = False, unit: str = ""):
+    """``value`` as a float in the interval [low, high] (ends open as asked), or None if allowed.
+
+    A solver option: booleans, strings, NaN, infinities and integers too large for a float are
+    refused with the option's name and the interval, e.g. ``tol: must be a finite number in
+    [0, inf), got 'x'``.
+    """
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok:
+        try:
+            x = float(value)
+        except OverflowError:
+            ok = False
+        else:
+            ok = bool(np.isfinite(x)) and (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        extra = f" ({unit})" if unit else ""
+        raise InvalidInputError(name, f"must be a finite number in {interval}{extra}"
+                                      f"{' or None' if allow_none else ''}, got {value!r}")
+    return x
+
+
+def int_option(value, name: str, *, low: int = 0, allow_none: bool = False):
+    """``value`` as an int >= ``low`` (or None if allowed); booleans and non-integers are refused."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise InvalidInputError(name, f"must be an integer >= {low}{' or None' if allow_none else ''}, got {value!r}")
+    return int(value)
+
+
+def bool_option(value, name: str) -> bool:
+    """``value`` must be True or False (not 0, 1 or a string, which would read as a flag)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(name, f"must be True or False, got {value!r}")
+    return bool(value)
+
+
+def is_finite(value) -> bool:
+    """``math.isfinite`` that answers False, not OverflowError, for integers beyond float64."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

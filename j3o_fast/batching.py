@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._validate import is_finite
 from ._nb_batching import affine_latency
 from .errors import InvalidInputError
 
@@ -67,7 +68,7 @@ class AffineBatchLatency:
     def __post_init__(self):
         for key in ("beta_s", "alpha_s"):
             x = getattr(self, key)
-            if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+            if isinstance(x, bool) or not isinstance(x, numbers.Real) or not is_finite(x):
                 raise InvalidInputError(key, f"must be a finite number, got {x!r}")
             if x < 0:
                 raise InvalidInputError(key, f"must be >= 0, got {x!r}")
@@ -220,7 +221,7 @@ def to_placement_tau(models, *, speed: float = 1.0) -> tuple[np.ndarray, np.ndar
     """
     if isinstance(models, (AffineBatchLatency, AffineFit)):
         models = [models]
-    if isinstance(speed, bool) or not isinstance(speed, numbers.Real) or not (math.isfinite(speed) and speed > 0):
+    if isinstance(speed, bool) or not isinstance(speed, numbers.Real) or not (is_finite(speed) and speed > 0):
         raise InvalidInputError("speed", f"must be a finite number > 0, got {speed!r}")
     models = [m.model if isinstance(m, AffineFit) else m for m in models]
     if not models:

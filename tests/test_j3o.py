@@ -176,10 +176,12 @@ def test_no_demand():
     (dict(max_iter=0), "max_iter: must be an integer >= 1, got 0"),
     (dict(patience=0), "patience: must be an integer >= 1, got 0"),
     (dict(price_update="newton"), "price_update: must be one of dual, subgradient, got 'newton'"),
-    (dict(damping=0.0), r"damping: must be in \(0, 1\], got 0.0"),
-    (dict(tol=-1.0), "tol: must be >= 0, got -1.0"),
-    (dict(min_gain=float("nan")), "min_gain: must be >= 0, got nan"),
-    (dict(time_limit=0), "time_limit: must be > 0 seconds or None, got 0"),
+    (dict(damping=0.0), r"damping: must be a finite number in \(0, 1\], got 0.0"),
+    (dict(tol=-1.0), r"tol: must be a finite number in \[0, inf\], got -1.0"),
+    (dict(min_gain=float("nan")), r"min_gain: must be a finite number in \[0, inf\], got nan"),
+    (dict(time_limit=0), r"time_limit: must be a finite number in \(0, inf\] \(seconds\) or None, got 0"),
+    (dict(tol="x"), r"tol: must be a finite number in \[0, inf\], got 'x'"),
+    (dict(polish=1), "polish: must be True or False, got 1"),
     (dict(threads=0), r"threads: must be an integer >= 1 or None \(every core\), got 0"),
 ])
 def test_bad_options(kwargs, message):

@@ -64,8 +64,9 @@ def test_time_limit_returns_verified_incumbent():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(time_limit=0), "time_limit: must be > 0 seconds or None, got 0"),
-    (dict(mip_rel_gap=1.5), r"mip_rel_gap: must be in \[0, 1\), got 1.5"),
+    (dict(time_limit=0), r"time_limit: must be a finite number in \(0, inf\] \(seconds\) or None, got 0"),
+    (dict(mip_rel_gap=1.5), r"mip_rel_gap: must be a finite number in \[0, 1\), got 1.5"),
+    (dict(time_limit=10**400), r"time_limit: must be a finite number in \(0, inf\]"),
     (dict(threads=0), "threads: must be an integer >= 1 or None, got 0"),
 ])
 def test_bad_options(kwargs, message):

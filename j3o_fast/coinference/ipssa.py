@@ -30,12 +30,13 @@ and alpha = 0 the plan stays optimal (the same bound holds in every plan that st
 
 from __future__ import annotations
 
-import math
 import numbers
 import time
 
 import numpy as np
 
+from .._validate import is_finite
+from .._validate import real_option
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
@@ -72,11 +73,7 @@ def check_gpu_free(gpu_free_s) -> float:
     >>> check_gpu_free(0.25)
     0.25
     """
-    if isinstance(gpu_free_s, bool) or not isinstance(gpu_free_s, numbers.Real) \
-            or not math.isfinite(gpu_free_s) or gpu_free_s < 0:
-        raise InvalidInputError("gpu_free_s", f"must be a finite number >= 0 (absolute seconds, the clock of "
-                                              f"release_s), got {gpu_free_s!r}")
-    return float(gpu_free_s)
+    return real_option(gpu_free_s, "gpu_free_s", low=0.0, unit="absolute seconds, the clock of release_s")
 
 
 def _late(t, bound):
@@ -200,7 +197,7 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
     D = inst.absolute_deadline
     equal = bool(D.max() - D.min() <= _EPS * max(1.0, float(np.abs(D).max())))
     if deadline is not None:
-        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real) or not math.isfinite(deadline) \
+        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real) or not is_finite(deadline) \
                 or deadline <= 0:
             raise InvalidInputError("deadline", f"must be a finite number > 0 (absolute seconds), got {deadline!r}")
         T = float(deadline)

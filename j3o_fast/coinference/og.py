@@ -38,12 +38,12 @@ calls again and again.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
 
 from .. import _og
+from .._validate import real_option
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
@@ -138,10 +138,7 @@ def og_batches(inputs: OGInputs, start, first, finish, choice) -> tuple:
 def _grid(time_grid_s):
     if time_grid_s is None:
         return None
-    if isinstance(time_grid_s, bool) or not isinstance(time_grid_s, numbers.Real) \
-            or not math.isfinite(time_grid_s) or time_grid_s <= 0:
-        raise InvalidInputError("time_grid_s", f"must be a finite number > 0 (seconds) or None, got {time_grid_s!r}")
-    return float(time_grid_s)
+    return real_option(time_grid_s, "time_grid_s", low=0.0, low_open=True, unit="seconds")
 
 
 def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import is_finite
 from .. import _validate as v
 from ..errors import InvalidInputError
 from ..result import SolveResult
@@ -52,7 +52,7 @@ class Batch:
             raise InvalidInputError("users", f"must not repeat a user, got {arr.tolist()}")
         users = tuple(arr.tolist())
         start = self.start_s
-        if isinstance(start, bool) or not isinstance(start, numbers.Real) or not math.isfinite(start):
+        if isinstance(start, bool) or not isinstance(start, numbers.Real) or not is_finite(start):
             raise InvalidInputError("start_s", f"must be a finite number, got {start!r}")
         object.__setattr__(self, "subtask", int(n))
         object.__setattr__(self, "users", users)

@@ -23,12 +23,12 @@ fits beta/alpha from measured tables instead.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import is_finite
 from ..errors import InvalidInputError
 from .instance import CoInferenceInstance
 
@@ -143,7 +143,7 @@ def _profile(profile) -> Profile:
 
 
 def _real(x, path: str, *, low: float, strict: bool) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < low or (strict and x == low):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not is_finite(x) or x < low or (strict and x == low):
         raise InvalidInputError(path, f"must be a finite number {'>' if strict else '>='} {low:g}, got {x!r}")
     return float(x)
 

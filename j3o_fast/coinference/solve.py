@@ -71,6 +71,6 @@ def solve(instance: CoInferenceInstance, method: str, **options) -> SolveResult:
     """
     if not isinstance(instance, CoInferenceInstance):
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(instance).__name__}")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     return METHODS[method](instance, **options)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import is_finite
 from .._violations import Violation, summarize
 
 from ..errors import InvalidInputError
@@ -104,7 +104,7 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
     if not (np.isfinite(tol) and tol >= 0):
         raise InvalidInputError("tol", f"must be a finite number >= 0, got {tol!r}")
     H = gpu_free_s
-    if isinstance(H, bool) or not isinstance(H, numbers.Real) or not math.isfinite(H) or H < 0:
+    if isinstance(H, bool) or not isinstance(H, numbers.Real) or not is_finite(H) or H < 0:
         raise InvalidInputError("gpu_free_s", f"must be a finite number >= 0 (absolute seconds), got {H!r}")
 
     found = _Found()

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .._validate import int_option
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import PlacementInstance
@@ -71,7 +72,7 @@ def solve_random(instance: PlacementInstance, *, seed=0) -> SolveResult:
     at edges in window mode, the fixed batch time."""
     t0 = time.perf_counter()
     inst = instance
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(int_option(seed, "seed", low=0))
     N, E, M = inst.n_clients, inst.n_edges, inst.n_models
     x = np.zeros((N, M), bool)
     y = np.zeros((E, M), bool)

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from .._threads import resolve_threads
+from .._validate import bool_option, int_option, real_option
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import PlacementInstance
@@ -34,19 +35,14 @@ PRICE_UPDATES = ("dual", "subgradient")
 def _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads):
     resolve_threads(threads)
     for name, value in (("max_iter", max_iter), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidInputError(name, f"must be an integer >= 1, got {value!r}")
+        int_option(value, name, low=1)
     for name, value in (("tol", tol), ("min_gain", min_gain)):
-        if not (value >= 0):
-            raise InvalidInputError(name, f"must be >= 0, got {value!r}")
-    if price_update not in PRICE_UPDATES:
+        real_option(value, name, low=0.0)
+    if not isinstance(price_update, str) or price_update not in PRICE_UPDATES:
         raise InvalidInputError("price_update", f"must be one of {', '.join(PRICE_UPDATES)}, got {price_update!r}")
-    if not (0 < damping <= 1):
-        raise InvalidInputError("damping", f"must be in (0, 1], got {damping!r}")
-    if not (step0 > 0):
-        raise InvalidInputError("step0", f"must be > 0, got {step0!r}")
-    if time_limit is not None and not (time_limit > 0):
-        raise InvalidInputError("time_limit", f"must be > 0 seconds or None, got {time_limit!r}")
+    real_option(damping, "damping", low=0.0, high=1.0, low_open=True)
+    real_option(step0, "step0", low=0.0, low_open=True)
+    real_option(time_limit, "time_limit", low=0.0, low_open=True, allow_none=True, unit="seconds")
 
 
 def _key(x: np.ndarray, y: np.ndarray) -> bytes:
@@ -155,6 +151,9 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     (True, 'feasible')
     """
     _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads)
+    real_option(hysteresis, "hysteresis", low=0.0)
+    for name, flag in (("polish", polish), ("local_search", local_search), ("with_bound", with_bound)):
+        bool_option(flag, name)
     t_start = time.perf_counter()
     times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
 

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._threads import WorkerPool, resolve_threads
-from ..errors import InvalidInputError
+from .._validate import bool_option, int_option, real_option
 from ..result import SolveResult
 from .instance import PlacementInstance
 from .repair import repair_routing
@@ -322,12 +322,9 @@ _STATUS = {
 
 
 def _check_options(time_limit, mip_rel_gap, threads):
-    if time_limit is not None and not (time_limit > 0):
-        raise InvalidInputError("time_limit", f"must be > 0 seconds or None, got {time_limit!r}")
-    if not (0 <= mip_rel_gap < 1):
-        raise InvalidInputError("mip_rel_gap", f"must be in [0, 1), got {mip_rel_gap!r}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise InvalidInputError("threads", f"must be an integer >= 1 or None, got {threads!r}")
+    real_option(time_limit, "time_limit", low=0.0, low_open=True, allow_none=True, unit="seconds")
+    real_option(mip_rel_gap, "mip_rel_gap", low=0.0, high=1.0, high_open=True)
+    int_option(threads, "threads", low=1, allow_none=True)
 
 
 def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, mip_rel_gap: float = 1e-6,
@@ -348,6 +345,7 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
     ('optimal', True)
     """
     _check_options(time_limit, mip_rel_gap, threads)
+    bool_option(verbose, "verbose")
     t0 = time.perf_counter()
     model = build_model(instance)
     lp = to_highs(model, integer=True)

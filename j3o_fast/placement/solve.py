@@ -32,6 +32,10 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
 }
 
 
+#: Methods that run J3O on a transformed instance and take J3O's options.
+FORWARDS_TO_J3O = ("single-task", "j3o-unaware")
+
+
 def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveResult:
     """Run ``method`` on ``instance`` with its keyword ``options``.
 
@@ -43,11 +47,13 @@ def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveR
     """
     if not isinstance(instance, PlacementInstance):
         raise InvalidInputError("instance", f"must be a PlacementInstance, got {type(instance).__name__}")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     func = METHODS[method]
+    # single-task and j3o-unaware hand their options to J3O: check them against J3O's signature
+    takes = solve_j3o if method in FORWARDS_TO_J3O else func
     try:
-        inspect.signature(func).bind(instance, **options)
+        inspect.signature(takes).bind(instance, **options)
     except TypeError as exc:
         raise InvalidInputError("options", f"{method}: {exc}") from None
     return func(instance, **options)

@@ -5,10 +5,11 @@ number checks that reject booleans and non-finite values."""
 from __future__ import annotations
 
 import json
-import math
 from typing import Mapping
 
 import numpy as np
+
+from .._validate import is_finite
 
 
 def _path(*parts) -> str:
@@ -41,4 +42,4 @@ def _is_int(v) -> bool:
 
 
 def _is_real(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and is_finite(v)

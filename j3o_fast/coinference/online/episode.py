@@ -18,13 +18,13 @@ policy call, dispatches everything still pending at tau = S*Delta.
 
 from __future__ import annotations
 
-import math
 import numbers
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..._validate import is_finite
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
 from ..plan import Batch, make_result
@@ -73,7 +73,7 @@ def _check_planner(planner) -> str:
 
 
 def _check_psi(psi) -> float:
-    if isinstance(psi, bool) or not isinstance(psi, numbers.Real) or not math.isfinite(psi) or psi < 0:
+    if isinstance(psi, bool) or not isinstance(psi, numbers.Real) or not is_finite(psi) or psi < 0:
         raise InvalidInputError("psi", f"must be a finite number >= 0, got {psi!r}")
     return float(psi)
 

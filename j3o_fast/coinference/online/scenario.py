@@ -21,12 +21,12 @@ they are, and a longer episode starts with the arrivals of a shorter one.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from ..._validate import is_finite
 from ... import _jsonfile as jf
 from ...errors import InvalidInputError
 from .. import profiles
@@ -34,7 +34,7 @@ from .trace import OnlineTrace
 
 
 def _real(value, path: str, *, low: float, strict: bool) -> float:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not is_finite(value)
             or value < low or (strict and value == low)):
         raise InvalidInputError(path, f"must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
     return float(value)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..._validate import is_finite
 from ... import _validate as v
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
@@ -49,7 +49,7 @@ def _require_rows(ok: np.ndarray, values: np.ndarray, col: int, rule: str) -> No
 
 
 def _scalar(value, path: str, *, low: float, strict: bool) -> float:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not is_finite(value)
             or value < low or (strict and value == low)):
         raise InvalidInputError(path, f"must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
     return float(value)
