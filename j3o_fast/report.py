@@ -249,6 +249,10 @@ def _facet_plot(plt, rows, size, column, ylabel, title, logy, path) -> None:
 def report(out: str | os.PathLike, *, plots: bool = True) -> tuple[str, list, str]:
     """(tables as text, plot paths, a note: '' or why plots were not written) for the study in ``out``."""
     table = load_table(out)
+    if plots:   # before any work: a plots folder that cannot be written is bad input
+        from ._jsonfile import check_folder
+
+        check_folder(Path(out) / "plots", "plots")
     text = format_tables(summarise(table))
     paths, note = [], ""
     if plots:

@@ -187,3 +187,43 @@ def test_killed_dask_worker_loses_nothing(tmp_path):
     finished = pd.read_parquet(out / "results.parquet")
     clean = sweep.run_study(sweep.load_study(spec), tmp_path / "clean", n_jobs=1, progress=False)
     pd.testing.assert_frame_equal(numbers(finished), numbers(clean))
+
+
+def test_report_refuses_a_plots_path_that_is_a_file_before_summarising(tmp_path, capsys):
+    spec = tmp_path / "faults.toml"
+    spec.write_text(STUDY.replace("seeds = 6", "seeds = 1"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out)]) == 0
+    (out / "plots").write_text("a file where the plots folder goes")
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "plots: must be a folder" in captured.err and captured.out == ""
+    assert main(["report", str(out), "--no-plots"]) == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="kills a process group")
+def test_main_process_killed_on_dask_resumes_with_the_same_numbers(tmp_path):
+    pytest.importorskip("distributed")
+    spec = tmp_path / "faults.toml"
+    spec.write_text(STUDY)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--backend", "dask",
+           "--chunk-size", "1", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run finished before it could be killed"
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)   # the main process and its Dask cluster
+    finally:
+        proc.wait()
+    before = _chunk_rows(out)
+    assert len(before) >= 2 and not (out / "results.parquet").exists()
+    assert main(["sweep", str(spec), "--jobs", "2", "--backend", "dask", "--out", str(out)]) == 0
+    resumed = pd.read_parquet(out / "results.parquet")
+    assert set(before["task"]) <= set(resumed["task"])
+    assert (resumed["run_id"] == before["run_id"].iloc[0]).sum() == len(before)   # kept, not recomputed
+    clean = sweep.run_study(sweep.load_study(spec), tmp_path / "clean", n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(numbers(resumed), numbers(clean))
