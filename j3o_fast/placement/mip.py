@@ -17,6 +17,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from .._highs import new_highs
 from .._threads import WorkerPool, resolve_threads
 from .._validate import bool_option, int_option, real_option
 from ..result import SolveResult
@@ -230,9 +231,7 @@ def to_highs(model: PlacementModel, *, integer: bool) -> highspy.HighsLp:
 
 
 def _new_highs(*, threads: int | None, time_limit: float | None, verbose: bool) -> highspy.Highs:
-    h = highspy.Highs()
-    if not verbose:
-        h.silent()
+    h = new_highs(verbose=verbose)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     if time_limit is not None:

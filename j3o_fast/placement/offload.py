@@ -17,6 +17,7 @@ from functools import cached_property
 import highspy
 import numpy as np
 
+from .._highs import new_highs
 from .._threads import WorkerPool, resolve_threads
 from .._validate import readonly
 from .instance import PlacementInstance
@@ -68,8 +69,7 @@ class _EdgeLP:
         self._added_x = np.zeros((C, M), dtype=bool)                 # (client, model) columns added
         self._added_y = np.zeros(M, dtype=bool)                      # edge models whose columns are added
 
-        h = highspy.Highs()
-        h.silent()
+        h = new_highs()
         # Serial dual simplex: edges run in parallel instead (RoutingLP). The 'threads' option is
         # left unset: HiGHS sizes one scheduler per process at its first run and refuses later
         # runs that ask for another explicit count, and a simplex LP never uses it.
