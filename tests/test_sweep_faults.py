@@ -61,50 +61,78 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _loky_workers(pid: int) -> list[int]:
-    workers = []
+def _workers(pid: int, *markers: bytes) -> list[int]:
+    """Processes below ``pid`` whose command line holds one of ``markers`` (not resource trackers)."""
+    found = []
     for child in _descendants(pid):
         try:
             cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"loky" in cmd and b"resource_tracker" not in cmd:
-            workers.append(child)
-    return workers
+        if any(m in cmd for m in markers) and b"resource_tracker" not in cmd:
+            found.append(child)
+    return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
-def test_killed_worker_stops_the_run_cleanly_and_a_rerun_resumes(tmp_path):
+def _loky_workers(pid: int) -> list[int]:
+    return _workers(pid, b"loky")
+
+
+def _dask_workers(pid: int) -> list[int]:
+    return _workers(pid, b"spawn_main", b"forkserver")   # the nannies' worker processes
+
+
+def _sweep_and_kill(tmp_path, backend: str, kill) -> tuple:
+    """Start 'j3o-fast sweep' of STUDY on two workers of ``backend`` in its own process group, call
+    ``kill(pid)`` once two chunks are stored, and wait for it; returns (spec, out, returncode, stderr)."""
     spec = tmp_path / "faults.toml"
     spec.write_text(STUDY)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--chunk-size", "1",
-           "--out", str(out)]
+    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--backend", backend,
+           "--chunk-size", "1", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
         while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2 and time.monotonic() < deadline:
-            assert proc.poll() is None, "the run finished before a worker could be killed"
-            time.sleep(0.01)
-        workers = _loky_workers(proc.pid)
-        assert workers, "no worker process found"
-        os.kill(workers[0], signal.SIGKILL)
+            assert proc.poll() is None, "the run finished before it could be killed"
+            time.sleep(0.005)
+        kill(proc.pid)
         _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 1, err
-    assert "j3o-fast: a worker process died" in err and "run the same study again to resume" in err
-    assert "Traceback" not in err
+    return spec, out, proc.returncode, err
+
+
+def _kill_first(find):
+    def kill(pid: int) -> None:
+        workers = find(pid)
+        assert workers, "no worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+
+    return kill
+
+
+def _resumes_like_a_clean_run(tmp_path, spec, out, backend: str) -> pd.DataFrame:
+    """Rerun into ``out``: every stored row is kept and the table equals a clean run's; returns it."""
     before = _chunk_rows(out)
     assert len(before) >= 2 and not (out / "results.parquet").exists()
-
-    assert main(["sweep", str(spec), "--jobs", "2", "--out", str(out)]) == 0
+    assert main(["sweep", str(spec), "--jobs", "2", "--backend", backend, "--out", str(out)]) == 0
     resumed = pd.read_parquet(out / "results.parquet")
     assert set(before["task"]) <= set(resumed["task"])   # nothing finished was lost
     clean = sweep.run_study(sweep.load_study(spec), tmp_path / "clean", n_jobs=1, progress=False)
     pd.testing.assert_frame_equal(numbers(resumed), numbers(clean))
+    return resumed
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_killed_worker_stops_the_run_cleanly_and_a_rerun_resumes(tmp_path):
+    spec, out, code, err = _sweep_and_kill(tmp_path, "loky", _kill_first(_loky_workers))
+    assert code == 1, err
+    assert "j3o-fast: a worker process died" in err and "run the same study again to resume" in err
+    assert "Traceback" not in err
+    _resumes_like_a_clean_run(tmp_path, spec, out, "loky")
 
 
 def test_a_chunk_that_cannot_be_stored_stops_the_run_and_keeps_the_others(tmp_path, monkeypatch, capsys):
@@ -145,43 +173,14 @@ def test_run_study_raises_study_aborted(tmp_path, monkeypatch):
         sweep.run_study(sweep.study_from_toml(STUDY), tmp_path / "o", progress=False)
 
 
-def _dask_workers(pid: int) -> list[int]:
-    workers = []
-    for child in _descendants(pid):
-        try:
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if (b"spawn_main" in cmd or b"forkserver" in cmd) and b"resource_tracker" not in cmd:
-            workers.append(child)
-    return workers
-
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
 def test_killed_dask_worker_loses_nothing(tmp_path):
     pytest.importorskip("distributed")
-    spec = tmp_path / "faults.toml"
-    spec.write_text(STUDY)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--backend", "dask",
-           "--chunk-size", "1", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2 and time.monotonic() < deadline:
-            assert proc.poll() is None, "the run finished before a worker could be killed"
-            time.sleep(0.01)
-        workers = _dask_workers(proc.pid)
-        assert workers, "no worker process found"
-        os.kill(workers[0], signal.SIGKILL)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    spec, out, code, err = _sweep_and_kill(tmp_path, "dask", _kill_first(_dask_workers))
     # Dask restarts the worker and runs its task again, or gives up with a clear message
-    assert proc.returncode in (0, 1) and "Traceback" not in err, err
-    if proc.returncode == 1:
+    assert code in (0, 1) and "Traceback" not in err, err
+    if code == 1:
         assert "a worker process died" in err
         assert main(["sweep", str(spec), "--jobs", "2", "--out", str(out)]) == 0
     finished = pd.read_parquet(out / "results.parquet")
@@ -205,25 +204,9 @@ def test_report_refuses_a_plots_path_that_is_a_file_before_summarising(tmp_path,
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="kills a process group")
 def test_main_process_killed_on_dask_resumes_with_the_same_numbers(tmp_path):
     pytest.importorskip("distributed")
-    spec = tmp_path / "faults.toml"
-    spec.write_text(STUDY)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "j3o_fast.cli", "sweep", str(spec), "--jobs", "2", "--backend", "dask",
-           "--chunk-size", "1", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while len(list((out / "chunks").glob("chunk-*.parquet"))) < 2 and time.monotonic() < deadline:
-            assert proc.poll() is None, "the run finished before it could be killed"
-            time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGKILL)   # the main process and its Dask cluster
-    finally:
-        proc.wait()
-    before = _chunk_rows(out)
-    assert len(before) >= 2 and not (out / "results.parquet").exists()
-    assert main(["sweep", str(spec), "--jobs", "2", "--backend", "dask", "--out", str(out)]) == 0
-    resumed = pd.read_parquet(out / "results.parquet")
-    assert set(before["task"]) <= set(resumed["task"])
-    assert (resumed["run_id"] == before["run_id"].iloc[0]).sum() == len(before)   # kept, not recomputed
-    clean = sweep.run_study(sweep.load_study(spec), tmp_path / "clean", n_jobs=1, progress=False)
-    pd.testing.assert_frame_equal(numbers(resumed), numbers(clean))
+    # the main process and its Dask cluster
+    spec, out, code, _ = _sweep_and_kill(tmp_path, "dask", lambda pid: os.killpg(pid, signal.SIGKILL))
+    assert code == -signal.SIGKILL
+    killed_run = _chunk_rows(out)
+    resumed = _resumes_like_a_clean_run(tmp_path, spec, out, "dask")
+    assert (resumed["run_id"] == killed_run["run_id"].iloc[0]).sum() == len(killed_run)   # kept, not recomputed
