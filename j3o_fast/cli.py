@@ -253,15 +253,12 @@ def _online_write(args, result, outcome, pair: list, extra: dict) -> None:
 
 
 def _online_run(args) -> int:
-    from .coinference.online import Episode, episode_outcome
+    from .coinference.online import episode_outcome, play_episode
 
     planner, psi = _online_planner(args.planner), args.psi
     trace = _online_trace(args.trace)
     pair = _online_outputs(args, trace)
-    policy = _online_policy(args.policy)
-    episode = Episode(trace, planner=planner, psi=psi)
-    while not episode.done:
-        episode.step(policy(episode))
+    episode = play_episode(trace, _online_policy(args.policy), planner=planner, psi=psi)
     outcome = episode_outcome(episode) if pair else None
     _online_write(args, episode.result(), outcome, pair, {"policy": args.policy, "planner": planner})
     return 0

@@ -54,8 +54,8 @@ METHOD_OPTIONS = {
     "clairvoyant": ("psi",),
 }
 METHODS = tuple(METHOD_OPTIONS)
-#: Methods that draw on the replicate's method seed.
-SEEDED = {"ddpg"}
+#: Methods that learn from the replicate's training traces (their rows carry ``train_s``).
+LEARNS = {"best-threshold", "ddpg"}
 #: Result columns of the online domain, besides the sweep's own.
 COLUMNS = ("mean_rate_hz", "tasks", "energy_per_task_j", "deadline_violations", "mean_wait_s", "gpu_busy_fraction", "batches",
            "reward", "theta", "train_s", "curve")
@@ -154,47 +154,82 @@ def _named(key: str, check, value):
         raise InvalidInputError(key, exc.reason) from None
 
 
+#: Training steps of ``ddpg`` when its options do not say.
+DEFAULT_DDPG_STEPS = 20_000
+
+
 def run_online(instance: OnlineStudyInstance, method: str, options: Mapping) -> dict:
     """Run one policy of ``METHODS`` on a replicate; returns the row's result columns."""
-    from ..coinference.online import Episode, episode_outcome
-    from ..coinference.online.policies import (DDPGPolicy, Threshold, best_threshold, clairvoyant,
-                                               clairvoyant_outcome, every_slot, train_ddpg)
-    from ..coinference.verify import plan_verdict
+    from ..coinference.online.episode import DEFAULT_PSI
 
     if method not in METHOD_OPTIONS:
         raise InvalidInputError("method", f"must be one of {', '.join(METHODS)} for online, got {method!r}")
     check_options(method, options)
-    opts = dict(options)
-    planner = opts.get("planner", "og")
-    psi = opts.get("psi", 10.0)
-    extra = {"theta": math.nan, "train_s": math.nan, "curve": ""}
+    planner = options.get("planner", "og")
+    psi = options.get("psi", DEFAULT_PSI)
     t0 = time.perf_counter()
-    policy = None
+    policy, extra = _learn(instance, method, options, planner, psi)
+    extra["train_s"] = time.perf_counter() - t0 if method in LEARNS else math.nan
+    t1 = time.perf_counter()
+    results, verdicts, messages = _evaluate(instance, method, policy, planner, psi)
+    tasks = sum(r.tasks for r in results)
+    energy = sum(r.energy_j for r in results)
+    local = sum(r.local_energy_j for r in results)
+    violations = sum(r.violations for r in results)
+    return {
+        "status": "feasible", "objective": energy, "lc_energy_j": local,
+        "saving": 1.0 - energy / local if local > 0 else math.nan,
+        "verified": all(verdicts) if verdicts else None, "violations": "; ".join(messages),
+        "unserved": violations, "runtime_s": time.perf_counter() - t1,
+        "tasks": tasks, "energy_per_task_j": energy / tasks if tasks else math.nan,
+        "deadline_violations": violations,
+        "mean_wait_s": sum(r.mean_wait_s * r.tasks for r in results) / tasks if tasks else math.nan,
+        "gpu_busy_fraction": float(np.mean([r.gpu_busy_fraction for r in results])) if results else math.nan,
+        "batches": sum(r.batches for r in results), "reward": sum(r.reward for r in results),
+        "mean_rate_hz": mean_rate_hz(instance.scenario),
+        "message": f"{len(results)} evaluation episodes, planner {'og' if method == 'clairvoyant' else planner}",
+        **extra,
+    }
+
+
+def _learn(instance: OnlineStudyInstance, method: str, options: Mapping, planner: str, psi: float):
+    """(policy, extra columns ``theta`` and ``curve``): the policy of ``method``, learnt from the
+    training traces by the methods of ``LEARNS``; None for clairvoyant."""
+    from ..coinference.online.policies import DDPGPolicy, Threshold, best_threshold, every_slot, train_ddpg
+
+    extra = {"theta": math.nan, "curve": ""}
     if method == "every-slot":
-        policy = every_slot
-    elif method == "threshold":
-        policy = Threshold(opts["x"])
-        extra["theta"] = float(opts["x"])
-    elif method == "best-threshold":
-        grid = opts.get("grid")
+        return every_slot, extra
+    if method == "threshold":
+        extra["theta"] = float(options["x"])
+        return Threshold(options["x"]), extra
+    if method == "best-threshold":
+        grid = options.get("grid")
         theta, _ = best_threshold(list(instance.train), planner=planner, psi=psi,
                                   **({} if grid is None else {"grid": tuple(grid)}))
-        policy = Threshold(theta)
         extra["theta"] = float(theta)
-        extra["train_s"] = time.perf_counter() - t0
-    elif method == "ddpg":
+        return Threshold(theta), extra
+    if method == "ddpg":
         log: list = []
+        steps = options.get("steps", DEFAULT_DDPG_STEPS)
         with tempfile.TemporaryDirectory(prefix="j3o-fast-agent-") as folder:
             path = os.path.join(folder, "agent.zip")
-            kw = {k: opts[k] for k in ("steps", "learning_starts") if k in opts}
-            kw.setdefault("steps", 20_000)
-            train_ddpg(list(instance.train), planner=planner, seed=int(opts.get("seed", 0)), out_path=path,
-                       checkpoint_every=kw["steps"], psi=psi, episode_log=log, **kw)
+            kw = {"learning_starts": options["learning_starts"]} if "learning_starts" in options else {}
+            train_ddpg(list(instance.train), planner=planner, steps=steps, seed=int(options.get("seed", 0)),
+                       out_path=path, checkpoint_every=steps, psi=psi, episode_log=log, **kw)
             policy = DDPGPolicy(path)
-        extra["train_s"] = time.perf_counter() - t0
         extra["curve"] = json.dumps([[r["step"], r["energy_per_task_j"], r["violations"], r["reward"]] for r in log])
+        return policy, extra
+    return None, extra   # clairvoyant: no policy, it sees the whole trace
 
-    t1 = time.perf_counter()
+
+def _evaluate(instance: OnlineStudyInstance, method: str, policy, planner: str, psi: float):
+    """(EpisodeResults, verdicts, messages) over the evaluation traces with tasks; a verdict holds
+    when the outcome passes ``plan_verdict`` with the episode's energy."""
+    from ..coinference.online import episode_outcome, play_episode
+    from ..coinference.online.policies import clairvoyant, clairvoyant_outcome
+    from ..coinference.verify import plan_verdict
+
     results, verdicts, messages = [], [], []
     for trace in instance.evaluation:
         if trace.n_tasks == 0:
@@ -203,11 +238,8 @@ def run_online(instance: OnlineStudyInstance, method: str, options: Mapping) -> 
             outcome = clairvoyant_outcome(trace)
             res = clairvoyant(trace, psi=psi, outcome=outcome)
         else:
-            ep = Episode(trace, planner=planner, psi=psi)
-            while not ep.done:
-                ep.step(policy(ep))
-            res = ep.result()
-            outcome = episode_outcome(ep)
+            ep = play_episode(trace, policy, planner=planner, psi=psi)
+            res, outcome = ep.result(), episode_outcome(ep)
         inst, sol = outcome
         verdict = plan_verdict(inst, sol.decision)
         same_energy = abs(verdict.report.energy_j - res.energy_j) <= 1e-9 * max(1.0, abs(res.energy_j))
@@ -217,23 +249,7 @@ def run_online(instance: OnlineStudyInstance, method: str, options: Mapping) -> 
         elif not same_energy:
             messages.append(f"{trace.name}: energy {res.energy_j!r} J, recomputed {verdict.report.energy_j!r} J")
         results.append(res)
-    tasks = sum(r.tasks for r in results)
-    energy = sum(r.energy_j for r in results)
-    local = sum(r.local_energy_j for r in results)
-    return {
-        "status": "feasible", "objective": energy, "lc_energy_j": local,
-        "saving": 1.0 - energy / local if local > 0 else math.nan,
-        "verified": all(verdicts) if verdicts else None, "violations": "; ".join(messages),
-        "unserved": sum(r.violations for r in results), "runtime_s": time.perf_counter() - t1,
-        "tasks": tasks, "energy_per_task_j": energy / tasks if tasks else math.nan,
-        "deadline_violations": sum(r.violations for r in results),
-        "mean_wait_s": sum(r.mean_wait_s * r.tasks for r in results) / tasks if tasks else math.nan,
-        "gpu_busy_fraction": float(np.mean([r.gpu_busy_fraction for r in results])) if results else math.nan,
-        "batches": sum(r.batches for r in results), "reward": sum(r.reward for r in results),
-        "mean_rate_hz": mean_rate_hz(instance.scenario),
-        "message": f"{len(results)} evaluation episodes, planner {'og' if method == 'clairvoyant' else planner}",
-        **extra,
-    }
+    return results, verdicts, messages
 
 
 def mean_rate_hz(scenario) -> float:
@@ -244,5 +260,5 @@ def mean_rate_hz(scenario) -> float:
     return scenario.rate_low_hz if scenario.bursty else scenario.rate_hz
 
 
-__all__ = ["COLUMNS", "METHODS", "METHOD_OPTIONS", "OnlineStudyInstance", "PARAMS", "SEEDED", "check_options",
+__all__ = ["COLUMNS", "METHODS", "METHOD_OPTIONS", "OnlineStudyInstance", "PARAMS", "check_options",
            "make_online_instance", "mean_rate_hz", "run_online"]

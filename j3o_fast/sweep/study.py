@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ._common import _canonical, _freeze, _is_int, _is_real, _path
+from .online import PARAMS as ONLINE_PARAMS
 
 DOMAINS = ("placement", "coinference", "online")
 
@@ -28,9 +29,7 @@ SIZE_KEY = {"placement": "n_clients", "coinference": "n_users", "online": "n_dev
 _BASIC_PARAMS = {
     "placement": ("family", "n_clients", "n_edges", "window"),
     "coinference": ("profile", "n_users", "deadline_s", "deadline_factor", "deadline_spread", "alpha", "max_batch"),
-    "online": ("scenario", "n_devices", "profile", "rate_hz", "rate_low_hz", "rate_high_hz", "switch_prob",
-               "deadline_min_s", "deadline_max_s", "slot_s", "n_slots", "alpha", "max_batch", "rate_scale",
-               "train_traces", "eval_traces"),
+    "online": ONLINE_PARAMS,
 }
 #: Parameters that may be None (written "none" in TOML, which has no null).
 _NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch", "rate_low_hz", "rate_high_hz"}
@@ -57,6 +56,8 @@ LP_BOUND = "lp-bound"
 #: (single-task and j3o-unaware forward their options to J3O).
 _THREADED = {"placement": {"j3o", "mip", "single-task", "j3o-unaware", LP_BOUND}, "coinference": set(),
              "online": set()}
+#: Stochastic methods: the runner passes the replicate's method seed as ``seed``.
+_SEEDED = {"placement": {"random"}, "coinference": set(), "online": {"ddpg"}}
 #: Exact methods: their rows are the reference for ``ratio`` and ``runtime_ratio`` (the online
 #: setting has none: clairvoyant OG sees the future but is not optimal).
 EXACT = {"placement": "mip", "coinference": "oracle"}

@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 
 from ._common import _canonical
-from .study import _THREADED, Limits, Method, Study
+from .study import _SEEDED, _THREADED, Limits, Method, Study
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def effective_options(domain: str, method: Method, limits: Limits, method_seed: 
         options.setdefault("mip_rel_gap", limits.mip_rel_gap)
     if method.method in _THREADED[domain]:
         options.setdefault("threads", 1)
-    if (domain, method.method) in {("placement", "random"), ("online", "ddpg")}:
+    if method.method in _SEEDED[domain]:
         options.setdefault("seed", method_seed)
     return options
 

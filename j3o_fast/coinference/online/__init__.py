@@ -5,7 +5,7 @@ An ``OnlineTrace`` holds the devices, the edge GPU and the arriving tasks of one
 ``generate_trace`` draws one from a ``Scenario`` and a seed.
 """
 
-from .episode import OBS_SIZE, Episode, EpisodeResult, episode_outcome, run_episode
+from .episode import OBS_SIZE, Episode, EpisodeResult, episode_outcome, play_episode, run_episode
 from .planner import DispatchPlan, plan_dispatch
 from .policies import (DDPGPolicy, Threshold, TrainingInterrupted, best_threshold, clairvoyant,
                        clairvoyant_outcome, every_slot, train_ddpg)

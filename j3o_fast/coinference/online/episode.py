@@ -271,11 +271,16 @@ def run_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float =
     >>> res.tasks == trace.n_tasks, 0.0 < res.saving < 1.0
     (True, True)
     """
+    return play_episode(trace, policy, planner=planner, psi=psi).result()
+
+
+def play_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float = DEFAULT_PSI) -> Episode:
+    """``run_episode``, returning the finished ``Episode`` (for ``episode_outcome`` and the figures)."""
     ep = Episode(trace, planner=planner, psi=psi)
     decide = policy if callable(policy) else (lambda _ep, x=_check_theta(policy): x)
     while not ep.done:
         ep.step(decide(ep))
-    return ep.result()
+    return ep
 
 
 def episode_outcome(episode: Episode):
@@ -304,4 +309,5 @@ def episode_outcome(episode: Episode):
     return inst, result
 
 
-__all__ = ["DEFAULT_PSI", "Episode", "EpisodeResult", "OBS_SIZE", "OBS_TASKS", "episode_outcome", "run_episode"]
+__all__ = ["DEFAULT_PSI", "Episode", "EpisodeResult", "OBS_SIZE", "OBS_TASKS", "episode_outcome", "play_episode",
+           "run_episode"]
