@@ -201,22 +201,14 @@ def check_writable(path: str | os.PathLike, name: str) -> Path:
     path = Path(path)
     shown = repr(str(path))
     try:
-        if path.is_dir():
-            raise InvalidInputError(name, f"must be a file path, got the folder {shown}")
-        if path.exists() and not path.is_file():
-            raise InvalidInputError(name, f"must be a regular file path, got {shown} (a device, FIFO or socket)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except InvalidInputError:
-        raise
-    except (FileExistsError, NotADirectoryError):
-        raise InvalidInputError(name, f"cannot write {shown} (a parent is a file, not a folder)") from None
-    except OSError as exc:
-        raise InvalidInputError(name, f"cannot write {shown} ({exc.strerror or exc})") from None
+        is_dir, exists, is_file = path.is_dir(), path.exists(), path.is_file()
     except ValueError as exc:   # e.g. a NUL byte in the path
         raise InvalidInputError(name, f"cannot write {shown} ({exc})") from None
+    if is_dir:
+        raise InvalidInputError(name, f"must be a file path, got the folder {shown}")
+    if exists and not is_file:
+        raise InvalidInputError(name, f"must be a regular file path, got {shown} (a device, FIFO or socket)")
+    _probe_folder(path.parent, name, f"cannot write {shown}", "a parent is a file, not a folder")
     if path.exists() and not os.access(path, os.W_OK):
         raise InvalidInputError(name, f"cannot write {shown} (permission denied)")
     return path
@@ -227,18 +219,26 @@ def check_folder(path: str | os.PathLike, name: str) -> Path:
     must then be a folder in which a file can be made (InvalidInputError naming option ``name``)."""
     path = Path(path)
     shown = repr(str(path))
+    _probe_folder(path, name, f"cannot write in the folder {shown}", "it or a parent is a file",
+                  not_a_folder=f"must be a folder, got {shown}")
+    return path
+
+
+def _probe_folder(folder: Path, name: str, cannot: str, parent_is_file: str, not_a_folder: str | None = None) -> None:
+    """Create ``folder`` if missing, then make and remove a file in it, as ``write_atomic`` will;
+    a failure is InvalidInputError(name, "<cannot> (<why>)") (``not_a_folder`` replaces ``cannot``
+    when ``folder`` or a parent is a file)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".check.", dir=path)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".check.", dir=folder)
         os.close(fd)
         os.unlink(tmp)
     except (FileExistsError, NotADirectoryError):
-        raise InvalidInputError(name, f"must be a folder, got {shown} (it or a parent is a file)") from None
+        raise InvalidInputError(name, f"{not_a_folder or cannot} ({parent_is_file})") from None
     except OSError as exc:
-        raise InvalidInputError(name, f"cannot write in the folder {shown} ({exc.strerror or exc})") from None
+        raise InvalidInputError(name, f"{cannot} ({exc.strerror or exc})") from None
     except ValueError as exc:   # e.g. a NUL byte in the path
-        raise InvalidInputError(name, f"cannot write in the folder {shown} ({exc})") from None
-    return path
+        raise InvalidInputError(name, f"{cannot} ({exc})") from None
 
 
 def write_json_atomic(data: dict, path: str | os.PathLike, *, indent: int | None = None) -> None:
