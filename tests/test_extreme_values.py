@@ -326,17 +326,24 @@ PL_MIXED = {  # attribute: smallest, largest value drawn
 }
 
 
+
+def _draw_extremes(rng, inst, ranges: dict) -> dict:
+    """Each field of ``ranges`` with probability 0.4: pinned at its low or high edge, or drawn
+    log-uniformly over the whole range, entry by entry."""
+    changes = {}
+    for attr, (low, high) in ranges.items():
+        if rng.random() < 0.4:
+            shape = np.shape(getattr(inst, attr))
+            kind = rng.integers(3)
+            changes[attr] = _log_uniform(rng, shape, low, high) if kind == 0 else np.full(shape, (low, high)[kind - 1])
+    return changes
+
 @pytest.mark.parametrize("seed", range(8))
 def test_placement_several_extreme_fields_at_once(seed):
     # Each drawn field is pinned at one edge of its range or spread over all of it, per entry.
     rng = np.random.default_rng(seed)
     inst = pl_generate("nyu", 6, 2, seed=seed, window=[None, 0.05][seed % 2])
-    changes = {}
-    for attr, (low, high) in PL_MIXED.items():
-        if rng.random() < 0.4:
-            shape = np.shape(getattr(inst, attr))
-            kind = rng.integers(3)
-            changes[attr] = _log_uniform(rng, shape, low, high) if kind == 0 else np.full(shape, (low, high)[kind - 1])
+    changes = _draw_extremes(rng, inst, PL_MIXED)
     _check_j3o(_solve_all_placement(replace(inst, **changes)))
 
 
@@ -349,10 +356,5 @@ CO_MIXED = {"output_mbit": (1e-300, 1e12), "edge_beta_s": (1e-300, 1e12), "edge_
 def test_coinference_several_extreme_fields_at_once(seed):
     rng = np.random.default_rng(seed)
     inst = _co_instances()[seed % 2][0]
-    changes = {}
-    for attr, (low, high) in CO_MIXED.items():
-        if rng.random() < 0.4:
-            shape = np.shape(getattr(inst, attr))
-            kind = rng.integers(3)
-            changes[attr] = _log_uniform(rng, shape, low, high) if kind == 0 else np.full(shape, (low, high)[kind - 1])
+    changes = _draw_extremes(rng, inst, CO_MIXED)
     _solve_all_co(_co_copy(inst, **changes))

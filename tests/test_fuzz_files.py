@@ -166,6 +166,13 @@ def mutations(draw, doc):
     return _edit_text(json.dumps(doc, ensure_ascii=draw(st.booleans())), edits), done
 
 
+def _refused_naming_a_field(exc: InvalidInputError, done) -> None:
+    """A refusal must name a field and fit on one line."""
+    event("refused")
+    assert exc.path, f"no field named: {exc!r} after {done}"
+    assert "\n" not in str(exc), str(exc)
+
+
 def _check(valid, name, data):
     docs, folder = valid
     doc, run = docs[name]
@@ -176,9 +183,7 @@ def _check(valid, name, data):
         run(path)
         event("works")
     except InvalidInputError as exc:
-        event("refused")
-        assert exc.path, f"no field named: {exc!r} after {done}"
-        assert "\n" not in str(exc), str(exc)
+        _refused_naming_a_field(exc, done)
 
 
 FORMATS = ["p.json", "s.json", "c.json", "plan.json", "t.json"]
@@ -271,9 +276,7 @@ def _check_study(folder, data):
         load_study(path)
         event("works")
     except InvalidInputError as exc:
-        event("refused")
-        assert exc.path, f"no field named: {exc!r} after {done}"
-        assert "\n" not in str(exc), str(exc)
+        _refused_naming_a_field(exc, done)
 
 
 @settings(FAST, max_examples=60)
