@@ -1,4 +1,8 @@
-"""The one place that turns a ``threads`` option into worker threads, and the pool that uses them.
+"""The one place that turns a ``threads`` or ``n_jobs`` option into workers, and the pool that uses them.
+
+``resolve_threads`` sizes the thread pool of one solve (None: every usable core);
+``resolve_jobs`` sizes the worker processes of a study (None or 1: one, -1: every usable core),
+following joblib's ``n_jobs``. Both count the cores this process may run on (``usable_cores``).
 
 Threads, not processes: the work they share out is HiGHS solves, and HiGHS releases the GIL while
 it runs, so edge LPs solved on separate threads run truly in parallel. Each HiGHS model itself
@@ -35,6 +39,22 @@ def resolve_threads(threads: int | None) -> int:
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidInputError("threads", f"must be an integer >= 1 or None (every core), got {threads!r}")
     return int(threads)
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """Worker processes for ``n_jobs``: None or 1 -> 1, -1 -> every usable core, k >= 1 -> k.
+
+    Errors name the option "jobs" (the CLI's ``--jobs``), e.g. ``jobs: must be an integer >= 1
+    or -1 (every core), got 0``.
+
+    >>> resolve_jobs(None), resolve_jobs(4), resolve_jobs(-1) == usable_cores()
+    (1, 4, True)
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise InvalidInputError("jobs", f"must be an integer >= 1 or -1 (every core), got {n_jobs!r}")
+    return usable_cores() if n_jobs == -1 else int(n_jobs)
 
 
 class WorkerPool:

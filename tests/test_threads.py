@@ -3,9 +3,10 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from j3o_fast._threads import WorkerPool, resolve_threads, usable_cores
+from j3o_fast._threads import WorkerPool, resolve_jobs, resolve_threads, usable_cores
 from j3o_fast.errors import InvalidInputError
 
 
@@ -18,6 +19,19 @@ def test_resolve_threads():
 def test_bad_threads_are_refused_by_name(bad):
     with pytest.raises(InvalidInputError, match=r"threads: must be an integer >= 1 or None"):
         resolve_threads(bad)
+
+
+def test_resolve_jobs():
+    assert resolve_jobs(None) == resolve_jobs(1) == 1
+    assert resolve_jobs(-1) == usable_cores() >= 1
+    assert resolve_jobs(5) == 5
+    assert isinstance(resolve_jobs(np.int64(2)), int)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", np.bool_(True)])
+def test_bad_jobs_are_refused_by_name(bad):
+    with pytest.raises(InvalidInputError, match=r"jobs: must be an integer >= 1 or -1"):
+        resolve_jobs(bad)
 
 
 def test_pool_keeps_order_and_uses_threads():
