@@ -41,7 +41,7 @@ def _plain_loop(n_tasks: int) -> list:
     out = []
     for r in range(n_tasks):
         seed, _ = sweep.instance_seeds(s.root_seed, "placement", config, r)
-        inst = generate("nyu", 10, 1, seed)
+        inst = generate("nyu", 10, 1, seed=seed)
         out.append(solve(inst, "j3o", threads=1).objective)
     return out
 

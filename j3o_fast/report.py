@@ -8,7 +8,9 @@ Co-inference (a minimisation): the median and the worst (lowest) energy saving 1
 against all-local, the mean number of users a plan leaves unserved, the median ratio E/E* to
 the oracle where it ran, and the median runtime. Online (dispatch policies): energy per task,
 saving, violations, wait and GPU use, and each policy's gain with OG over IP-SSA
-(``report_online``). Plots need matplotlib (the ``plot`` extra).
+(``report_online``). What each domain reports comes from its adapter (``sweep.adapters``:
+columns, metrics, extra tables, plots); this module groups, formats and draws. Plots need
+matplotlib (the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -17,20 +19,12 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
-
 from .errors import InvalidInputError
-from .sweep.study import SIZE_KEY, _all_params
+from .sweep.adapters import ADAPTERS, DOMAINS, all_params
 
 PLOTS_NEED = "plots need matplotlib: pip install 'j3o-fast[plot]'"
 
 
-#: Columns the summaries read, per domain (besides the size column of ``SIZE_KEY``).
-_COLUMNS = {
-    "placement": ("verified", "runtime_s", "ratio", "runtime_ratio"),
-    "coinference": ("verified", "runtime_s", "saving", "unserved", "ratio"),
-    "online": ("instance", "solver", "options", "verified", "saving", "objective"),
-}
 _NUMERIC = ("runtime_s", "ratio", "runtime_ratio", "saving", "unserved")
 
 
@@ -38,8 +32,9 @@ def load_table(out: str | os.PathLike):
     """The table a study wrote to ``out`` (``results.parquet``), checked before any summary.
 
     A file that is not a readable Parquet table, a table without the columns the summaries read
-    (``_COLUMNS``), an unknown domain or a metric that is not numeric raises InvalidInputError
-    naming the file and the column, never an error from inside pandas.
+    (each domain's ``report_columns`` and size column), an unknown domain or a metric that is not
+    numeric raises InvalidInputError naming the file and the column, never an error from inside
+    pandas.
     """
     import pandas as pd
 
@@ -55,16 +50,12 @@ def load_table(out: str | os.PathLike):
     missing = [c for c in required if c not in table.columns]
     if not missing:
         domains = table["domain"].dropna().unique().tolist()
-        unknown = [d for d in domains if d not in SIZE_KEY]
+        unknown = [d for d in domains if d not in ADAPTERS]
         if unknown or table["domain"].isna().any():
             bad = unknown[0] if unknown else None
-            raise InvalidInputError(f"{path}: domain", f"must be one of {', '.join(SIZE_KEY)}, got {bad!r}")
+            raise InvalidInputError(f"{path}: domain", f"must be one of {', '.join(DOMAINS)}, got {bad!r}")
         for d in domains:
-            extra = _COLUMNS[d] + (SIZE_KEY[d],)
-            if d == "online":
-                from .sweep.online import COLUMNS
-
-                extra += COLUMNS
+            extra = ADAPTERS[d].report_columns + (ADAPTERS[d].size_key,)
             missing += [c for c in extra if c not in table.columns and c not in missing]
     if missing:
         raise InvalidInputError(f"{path}: {missing[0]}", "required column is missing"
@@ -80,7 +71,7 @@ def load_table(out: str | os.PathLike):
 
 def _facets(rows, size: str) -> list:
     """Parameters besides the size that take more than one value in these rows."""
-    return [c for c in rows.columns if c in _all_params() and c != size and rows[c].nunique(dropna=False) > 1]
+    return [c for c in rows.columns if c in all_params() and c != size and rows[c].nunique(dropna=False) > 1]
 
 
 def _label(key) -> str:
@@ -90,51 +81,33 @@ def _label(key) -> str:
 
 
 def summarise(table) -> list:
-    """[(title, DataFrame)] per experiment: one row per (facets, method, size)."""
+    """[(title, DataFrame)] per experiment: one row per (facets, method, size) with the count of
+    rows, failed and unverified ones and the domain's metrics (``DomainAdapter.summary``), then
+    the domain's extra tables."""
     import pandas as pd
 
     out = []
     for experiment, rows in table.groupby("experiment", sort=False):
-        domain = rows["domain"].iloc[0]
-        size = SIZE_KEY[domain]
+        name = rows["domain"].iloc[0]
+        domain = ADAPTERS[name]
+        size = domain.size_key
         facets = _facets(rows, size)
         keys = facets + ["method", size]
         records = []
-        if domain == "online":
-            from .report_online import planner_gains, summarise_online
-
-            out.append((f"{experiment} (online)", _sorted(pd.DataFrame.from_records(
-                summarise_online(rows, keys, _label)), keys, size)))
-            gains = planner_gains(rows, facets, size, _label)
-            if gains is not None:
-                out.append((f"{experiment} (online): OG against IP-SSA, same policy",
-                            _sorted(gains, facets + [size], size)))
-            continue
         for key, g in rows.groupby(keys, sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
             ok = g[g["status"] != "error"]
             rec = {k: _label(v) for k, v in zip(keys, key)}
             rec.update(n=len(g), failed=int((g["status"] == "error").sum()),
                        unverified=int((ok["verified"] == False).sum()))  # noqa: E712 (nullable)
-            runtime = ok["runtime_s"].astype(float)
-            if domain == "placement":
-                ratio = ok["ratio"].astype(float).dropna()
-                rec.update(ratio_median=ratio.median() if len(ratio) else np.nan,
-                           ratio_worst=ratio.min() if len(ratio) else np.nan,
-                           runtime_median_s=runtime.median(),
-                           runtime_ratio_median=ok["runtime_ratio"].astype(float).median())
-            else:
-                saving = ok["saving"].astype(float)
-                ratio = ok["ratio"].astype(float).dropna()
-                rec.update(saving_median=saving.median(), saving_worst=saving.min(),
-                           unserved_mean=ok["unserved"].astype(float).mean(),
-                           ratio_median=ratio.median() if len(ratio) else np.nan,
-                           runtime_median_s=runtime.median())
+            rec.update(domain.summary(ok))
             records.append(rec)
         frame = pd.DataFrame.from_records(records)
-        if domain == "coinference" and frame["ratio_median"].isna().all():
-            frame = frame.drop(columns="ratio_median")   # no oracle ran
-        out.append((f"{experiment} ({domain})", _sorted(frame, keys, size)))
+        empty = [c for c in domain.optional_summary if c in frame and frame[c].isna().all()]
+        out.append((f"{experiment} ({name})", _sorted(frame.drop(columns=empty), keys, size)))
+        if domain.extra_tables is not None:
+            for subtitle, extra, sort_keys in domain.extra_tables(rows, facets, size, _label):
+                out.append((f"{experiment} ({name}): {subtitle}", _sorted(extra, sort_keys, size)))
     return out
 
 
@@ -184,35 +157,31 @@ def write_plots(table, out: str | os.PathLike) -> list:
         rows = rows[rows["status"] != "error"]
         if rows.empty:
             continue
-        domain = rows["domain"].iloc[0]
-        size = SIZE_KEY[domain]
-        if domain == "online":
-            from .report_online import figure_saver, write_online_plots
-
-            written += write_online_plots(plt, experiment, rows, _facets(rows, size), folder, figure_saver(plt))
+        domain = ADAPTERS[rows["domain"].iloc[0]]
+        size = domain.size_key
+        if domain.write_plots is not None:
+            written += domain.write_plots(plt, experiment, rows, _facets(rows, size), folder, figure_saver(plt))
             continue
-        if domain == "placement":
-            kinds = [("ratio", "accuracy ratio A / A*  (median; dashed: worst)", "accuracy-ratio", False),
-                     ("runtime_s", "runtime (s, median)", "runtime", True)]
-        else:
-            kinds = [("saving", "energy saving 1 - E/E_LC  (median; dashed: worst)", "energy-saving", False)]
-        for column, ylabel, stem, logy in kinds:
-            if rows[column].astype(float).notna().sum() == 0:
+        for spec in domain.plots:
+            if rows[spec.column].astype(float).notna().sum() == 0:
                 continue
-            path = folder / f"{experiment}-{stem}.png"
-            _facet_plot(plt, rows, size, column, ylabel, f"{experiment}: {ylabel.split('  ')[0]}", logy, path)
+            path = folder / f"{experiment}-{spec.stem}.png"
+            _facet_plot(plt, rows, size, spec, f"{experiment}: {spec.ylabel.split('  ')[0]}", domain.log_sizes, path)
             written.append(path)
     return written
 
 
-def _facet_plot(plt, rows, size, column, ylabel, title, logy, path) -> None:
+def _facet_plot(plt, rows, size, spec, title, log_sizes: bool, path) -> None:
+    """Median (and, dashed, the worst where ``spec.worst``) of ``spec.column`` against ``size``,
+    one panel per combination of the facets, one line per method."""
+    column, ylabel = spec.column, spec.ylabel
     facets = _facets(rows, size)
     groups = list(rows.groupby(facets, sort=True, dropna=False)) if facets else [((), rows)]
     n = len(groups)
     cols = min(n, 4)
     nrows = math.ceil(n / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False, sharey=True)
-    worst = column != "runtime_s"
+    worst = spec.worst
     markers = "osD^v<>P*X"
     for ax, (key, g) in zip(axes.flat, groups):
         key = key if isinstance(key, tuple) else (key,)
@@ -225,11 +194,11 @@ def _facet_plot(plt, rows, size, column, ylabel, title, logy, path) -> None:
             if worst:
                 ax.plot(stats.index, stats["min"], linestyle="--", linewidth=0.8, color=line.get_color())
         sizes = sorted(g[size].dropna().unique())
-        if column != "saving":   # sizes span decades in placement studies
+        if log_sizes:
             ax.set_xscale("log")
             ax.minorticks_off()
         ax.set_xticks(sizes, [f"{int(v):,}" for v in sizes], fontsize=8)
-        if logy:
+        if spec.log_y:
             ax.set_yscale("log")
         ax.set_xlabel(size.replace("_", " "))
         ax.set_title(", ".join(f"{f}={_label(v)}" for f, v in zip(facets, key)) or title, fontsize=9)
@@ -240,10 +209,18 @@ def _facet_plot(plt, rows, size, column, ylabel, title, logy, path) -> None:
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    figure_saver(plt)(fig, path)
+
+
+def figure_saver(plt):
+    """save(fig, path): write a PNG atomically (temporary file, then rename) and close the figure."""
+    def save(fig, path: Path) -> None:
+        tmp = path.with_name(f".tmp-{path.name}")
+        fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        os.replace(tmp, path)
+
+    return save
 
 
 def report(out: str | os.PathLike, *, plots: bool = True) -> tuple[str, list, str]:
@@ -263,4 +240,4 @@ def report(out: str | os.PathLike, *, plots: bool = True) -> tuple[str, list, st
     return text, paths, note
 
 
-__all__ = ["PLOTS_NEED", "format_tables", "load_table", "report", "summarise", "write_plots"]
+__all__ = ["PLOTS_NEED", "figure_saver", "format_tables", "load_table", "report", "summarise", "write_plots"]

@@ -1,4 +1,5 @@
-"""Tables and plots of online experiments (``sweep.online``), used by ``report``.
+"""Tables and plots of online experiments (``sweep.online``), which the online domain's adapter
+gives ``report`` (``sweep.adapters.online``).
 
 Per (configuration, method): the energy per task over every evaluation episode of every
 replicate (total energy / total tasks, mJ), the mean saving 1 - E/E_LC, deadline violations per
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +28,13 @@ def _energy_per_task_mj(g) -> float:
     return 1e3 * g["objective"].astype(float).sum() / tasks if tasks else math.nan
 
 
-def summarise_online(rows, keys: list, label) -> list:
-    """One record per group of ``keys`` (facets, method, size) of an online experiment."""
-    records = []
-    for key, g in rows.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        ok = g[g["status"] != "error"]
-        rec = {k: label(v) for k, v in zip(keys, key)}
-        tasks = ok["tasks"].astype(float)
-        rec.update(n=len(g), failed=int((g["status"] == "error").sum()),
-                   unverified=int((ok["verified"] == False).sum()),  # noqa: E712 (nullable)
-                   energy_per_task_mj=_energy_per_task_mj(ok), saving_mean=ok["saving"].astype(float).mean(),
-                   violations_mean=ok["deadline_violations"].astype(float).mean(),
-                   wait_ms=1e3 * (ok["mean_wait_s"].astype(float) * tasks).sum() / tasks.sum() if len(ok) else math.nan,
-                   gpu_busy_mean=ok["gpu_busy_fraction"].astype(float).mean())
-        records.append(rec)
-    return records
+def online_summary(ok) -> dict:
+    """The metrics of one group of successful online rows (one method, one configuration)."""
+    tasks = ok["tasks"].astype(float)
+    return dict(energy_per_task_mj=_energy_per_task_mj(ok), saving_mean=ok["saving"].astype(float).mean(),
+                violations_mean=ok["deadline_violations"].astype(float).mean(),
+                wait_ms=1e3 * (ok["mean_wait_s"].astype(float) * tasks).sum() / tasks.sum() if len(ok) else math.nan,
+                gpu_busy_mean=ok["gpu_busy_fraction"].astype(float).mean())
 
 
 def _policy(options_json: str) -> tuple[str, str]:
@@ -140,15 +131,4 @@ def _panels(plt, rows, by: list, draw, ylabel: str, title: str, path: Path, save
     return path
 
 
-def figure_saver(plt):
-    """save(fig, path): write a PNG atomically (temporary file, then rename) and close the figure."""
-    def save(fig, path: Path) -> None:
-        tmp = path.with_name(f".tmp-{path.name}")
-        fig.savefig(tmp, dpi=110, format="png")
-        plt.close(fig)
-        os.replace(tmp, path)
-
-    return save
-
-
-__all__ = ["CURVE_WINDOW", "figure_saver", "planner_gains", "summarise_online", "write_online_plots"]
+__all__ = ["CURVE_WINDOW", "online_summary", "planner_gains", "write_online_plots"]

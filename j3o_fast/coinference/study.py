@@ -1,7 +1,10 @@
 """Offline energy study: IP-SSA and OG against all-local (LC), and OG against IP-SSA at T_min.
 
-Two tables, both profiles (``profiles.generate``), seeded per instance from one root seed
-(``numpy.random.SeedSequence.spawn``), so the numbers do not depend on ``n_jobs``:
+Two tables, both profiles (``profiles.generate``), from the sweep's co-inference energy study
+(``sweep.presets.coinference_energy``, the first two experiments of the "paper-coinference"
+preset), run in process or in joblib workers by ``sweep.run_study``: every instance is seeded
+the sweep's way, from the root seed and its configuration's content, so the numbers do not
+depend on ``n_jobs`` or on the order of the grids.
 
 1. ``saving``: users K in 5..50, base deadlines as multiples of the profile's default and the
    generator's default spread 0.5 (T_k in [T, 1.5 T]); IP-SSA plans at the minimum deadline.
@@ -19,75 +22,54 @@ minutes at most on 2 cores with the defaults.
 from __future__ import annotations
 
 import argparse
+import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from .baselines import solve_lc
-from .ipssa import solve_ipssa
-from .og import solve_og
-from .profiles import DEFAULT_DEADLINE_S, generate
+from ..sweep.presets import (DEADLINE_FACTORS, PROFILES, SAVING_SPREAD, SPREAD_USERS, SPREADS, USERS,
+                             coinference_energy)
+from .profiles import DEFAULT_DEADLINE_S
 
-PROFILES = ("mobilenetv2", "vgg16")
-USERS = (5, 10, 20, 50)
-DEADLINE_FACTORS = (0.6, 0.8, 1.0, 1.5, 2.0)
-SPREADS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
-SPREAD_USERS = (20, 50)
-SAVING_SPREAD = 0.5
-
-
-@dataclass(frozen=True)
-class Case:
-    table: str
-    profile: str
-    users: int
-    deadline_s: float
-    spread: float
-    seed: int
-
-
-def _seeds(root: int, n: int) -> list:
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(root).spawn(n)]
-
-
-def cases(*, seeds: int = 20, root_seed: int = 2024, profiles=PROFILES, users=USERS,
-          deadline_factors=DEADLINE_FACTORS, spreads=SPREADS, spread_users=SPREAD_USERS) -> list:
-    """Every instance of both tables, each with its own seed spawned from ``root_seed``."""
-    grid = []
-    for p in profiles:
-        base = DEFAULT_DEADLINE_S[p]
-        for K in users:
-            for f in deadline_factors:
-                grid.append(("saving", p, K, base * f, SAVING_SPREAD))
-        for K in spread_users:
-            for s in spreads:
-                grid.append(("spread", p, K, base, s))
-    child = _seeds(root_seed, len(grid) * seeds)
-    return [Case(*g, seed=child[i * seeds + r]) for i, g in enumerate(grid) for r in range(seeds)]
-
-
-def run_case(case: Case) -> dict:
-    """Energies (J) and unserved users of LC, IP-SSA at T_min and OG on one instance."""
-    inst = generate(case.profile, case.users, deadline_s=case.deadline_s, deadline_spread=case.spread,
-                    seed=case.seed)
-    out = dict(table=case.table, profile=case.profile, users=case.users, deadline_s=case.deadline_s,
-               spread=case.spread, seed=case.seed)
-    for name, res in (("lc", solve_lc(inst)), ("ipssa", solve_ipssa(inst)), ("og", solve_og(inst))):
-        out[f"{name}_j"] = res.objective
-        out[f"{name}_missed"] = len(res.decision.infeasible_users)
-        out[f"{name}_s"] = res.runtime_s
-    return out
+#: The study's methods and their names in the records (``<name>_j``, ``_missed``, ``_s``).
+_METHODS = (("lc", "lc"), ("ip-ssa", "ipssa"), ("og", "og"))
 
 
 def run(*, seeds: int = 20, root_seed: int = 2024, n_jobs: int = 1, **grid) -> list:
-    """All records (one dict per instance); ``n_jobs`` > 1 runs instances in joblib workers."""
-    todo = cases(seeds=seeds, root_seed=root_seed, **grid)
-    if n_jobs == 1:
-        return [run_case(c) for c in todo]
-    from joblib import Parallel, delayed
+    """All records, one dict per instance: its table, profile, users, deadline_s, spread and seed,
+    and per method (lc, ipssa, og) the energy ``<m>_j`` (J), the unserved users ``<m>_missed`` and
+    the runtime ``<m>_s``. ``grid`` overrides the grids of ``coinference_energy`` (profiles,
+    users, deadline_factors, spreads, spread_users); ``n_jobs`` > 1 runs in joblib workers."""
+    from ..sweep import run_study
 
-    return Parallel(n_jobs=n_jobs)(delayed(run_case)(c) for c in todo)
+    methods = tuple(m for m, _ in _METHODS)
+    study = coinference_energy(seeds=seeds, root_seed=root_seed, saving_methods=methods, spread_methods=methods,
+                               **grid)
+    return records(run_study(study, None, n_jobs=n_jobs, progress=False))
+
+
+def records(table) -> list:
+    """The study's table (one row per instance and method) as one record per instance."""
+    failed = table[table["status"] == "error"]
+    if len(failed):
+        raise RuntimeError(f"{len(failed)} of {len(table)} tasks failed, e.g. {failed['error'].iloc[0]}")
+    out = []
+    for _, rows in table.groupby(["experiment", "instance"], sort=False):
+        first = rows.iloc[0]
+        factor = first.get("deadline_factor", math.nan)
+        base = DEFAULT_DEADLINE_S[first["profile"]]
+        # as the generator computes it: factor x the profile's default, else the default
+        deadline_s = base if factor is None or math.isnan(factor) else factor * base
+        rec = dict(table=first["experiment"], profile=first["profile"], users=int(first["n_users"]),
+                   deadline_s=deadline_s, spread=float(first["deadline_spread"]), seed=int(first["seed"]))
+        by_method = rows.set_index("method")
+        for method, name in _METHODS:
+            row = by_method.loc[method]
+            rec[f"{name}_j"] = float(row["objective"])
+            rec[f"{name}_missed"] = int(row["unserved"])
+            rec[f"{name}_s"] = float(row["runtime_s"])
+        out.append(rec)
+    return out
 
 
 def _saving(a, b):
@@ -157,3 +139,7 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+__all__ = ["DEADLINE_FACTORS", "PROFILES", "SAVING_SPREAD", "SPREADS", "SPREAD_USERS", "USERS", "format_tables", "main",
+           "records", "run", "summarise"]

@@ -1,7 +1,7 @@
 """Scalability studies: a study description, its seeded tasks, a resumable parallel runner and one tidy table.
 
-A ``Study`` names one or more experiments. An experiment is a domain ("placement" or
-"coinference"), the instance generator's fixed ``params`` and its ``grid`` (every combination of
+A ``Study`` names one or more experiments. An experiment is a domain ("placement",
+"coinference" or "online"), the instance generator's fixed ``params`` and its ``grid`` (every combination of
 the listed values is one configuration), ``seeds`` instances per configuration and the methods
 to run on each instance. A study is a frozen Python object or a TOML file of the same shape
 (``load_study``, ``Study.to_toml``); ``PRESETS`` holds the ready-made ones.
@@ -28,28 +28,39 @@ co-inference ``saving`` = 1 - E/E_LC). Every column but the measured times
 many, on any backend. Solves stopped by a time limit are the exception: where they stop
 depends on the machine's speed, so presets give the exact solver sizes it finishes.
 
-The modules, one concern each: ``study`` (the description, its TOML form and checks),
-``tasks`` (tasks and seeds), ``worker`` (what a worker runs), ``store`` (the output folder),
-``table`` (the result table), ``runner`` (``run_study`` and the backends), ``presets``.
+Each domain plugs in through one ``DomainAdapter`` (``adapter``), registered in ``ADAPTERS``
+(``adapters``: one module per domain, placement, coinference and online): its generator and
+parameters, methods and options, verdict, exact reference and report. The tools never branch on
+a domain's name.
+
+The modules, one concern each, each importing only modules listed before it: ``online`` (the
+online domain's instances and policies), ``adapter`` (what a domain offers), ``adapters`` (the
+registry and the domains), ``study`` (the description and its TOML form), ``tasks`` (tasks and
+seeds), ``worker`` (what a worker runs), ``check`` (a study checked on tiny instances before it
+runs), ``store`` (the output folder), ``table`` (the result table), ``runner`` (``run_study``
+and the backends), ``presets``.
 
 >>> study = preset("quick")
 >>> len(expand(study)) > 0
 True
 """
 
-from .presets import PRESETS, preset
+from .adapter import DomainAdapter
+from .adapters import ADAPTERS, DOMAINS, adapter
+from .adapters.placement import LP_BOUND
+from .check import check_study, load_study
+from .presets import PRESETS, coinference_energy, preset
 from .runner import BACKENDS, StudyAborted, resolve_jobs, run_study
 from .store import ResultStore
-from .study import (DOMAINS, EXACT, LP_BOUND, Experiment, Limits, Method, Study, check_study, load_study,
-                    study_from_dict, study_from_toml)
+from .study import Experiment, Limits, Method, Study, study_from_dict, study_from_toml
 from .table import RUN_COLUMNS, TIMING_COLUMNS, assemble, deterministic_columns
 from .tasks import Task, effective_options, expand, instance_seeds
 from .worker import make_instance, run_chunk, run_method, single_threaded
 
 __all__ = [
-    "BACKENDS", "DOMAINS", "EXACT", "LP_BOUND", "Limits", "Method", "Experiment", "PRESETS", "ResultStore",
-    "RUN_COLUMNS",
-    "Study", "StudyAborted", "TIMING_COLUMNS", "Task", "assemble", "check_study", "deterministic_columns", "effective_options",
-    "expand", "instance_seeds", "load_study", "make_instance", "preset", "resolve_jobs", "run_chunk", "run_method",
-    "run_study", "single_threaded", "study_from_dict", "study_from_toml",
+    "ADAPTERS", "BACKENDS", "DOMAINS", "DomainAdapter", "Experiment", "LP_BOUND", "Limits", "Method", "PRESETS",
+    "RUN_COLUMNS", "ResultStore", "Study", "StudyAborted", "TIMING_COLUMNS", "Task", "adapter", "assemble",
+    "check_study", "coinference_energy", "deterministic_columns", "effective_options", "expand", "instance_seeds",
+    "load_study", "make_instance", "preset", "resolve_jobs", "run_chunk", "run_method", "run_study",
+    "single_threaded", "study_from_dict", "study_from_toml",
 ]

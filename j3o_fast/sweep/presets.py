@@ -1,10 +1,22 @@
 """Presets: ready-made studies by name (``PRESETS``, ``preset``): a quick check of every domain,
-the paper's placement, co-inference and online studies, and a large-scale placement study."""
+the paper's placement, co-inference and online studies, and a large-scale placement study; and
+``coinference_energy``, the offline co-inference energy study with its grids as arguments (the
+first two experiments of "paper-coinference"; ``coinference.study`` runs it in process)."""
 
 from __future__ import annotations
 
 from ..errors import InvalidInputError
-from .study import LP_BOUND, Experiment, Limits, Method, Study
+from .adapters.placement import LP_BOUND
+from .study import Experiment, Limits, Method, Study
+
+#: Grids of the co-inference energy study: profiles, users and deadline factors of the saving
+#: experiment (deadlines in [T, (1 + SAVING_SPREAD) T]), spreads and users of the spread one.
+PROFILES = ("mobilenetv2", "vgg16")
+USERS = (5, 10, 20, 50)
+DEADLINE_FACTORS = (0.6, 0.8, 1.0, 1.5, 2.0)
+SPREADS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+SPREAD_USERS = (20, 50)
+SAVING_SPREAD = 0.5
 
 
 def _placement(name, sizes, methods, *, family="nyu", windows=(None, 0.05), seeds=3, **params) -> Experiment:
@@ -74,16 +86,32 @@ def _scale() -> Study:
     ))
 
 
-def _paper_coinference() -> Study:
-    # the grids of the in-process study (coinference.study), run as a resumable parallel study
-    from ..coinference.study import DEADLINE_FACTORS, PROFILES, SAVING_SPREAD, SPREAD_USERS, SPREADS, USERS
+def coinference_energy(name: str = "coinference-energy", *, seeds: int = 20, root_seed: int = 2024,
+                       profiles=PROFILES, users=USERS, deadline_factors=DEADLINE_FACTORS, spreads=SPREADS,
+                       spread_users=SPREAD_USERS, saving_methods=("ip-ssa", "og", "lc"),
+                       spread_methods=("ip-ssa", "og", "lc")) -> Study:
+    """The offline co-inference energy study: two experiments over ``profiles``.
 
-    methods = ("ip-ssa", "og", "fo", "ip-no-batch", "lc")
-    return Study("paper-coinference", root_seed=2024, experiments=(
-        Experiment(name="saving", domain="coinference", methods=methods, params={"deadline_spread": SAVING_SPREAD},
-                   grid={"profile": PROFILES, "n_users": USERS, "deadline_factor": DEADLINE_FACTORS}, seeds=20),
-        Experiment(name="spread", domain="coinference", methods=("ip-ssa-min", "og", "lc"),
-                   grid={"profile": PROFILES, "n_users": SPREAD_USERS, "deadline_spread": SPREADS}, seeds=20),
+    "saving": ``users`` x ``deadline_factors`` (deadline_s = factor x the profile's default T,
+    relative deadlines in [T, (1 + SAVING_SPREAD) T]), for the saving 1 - E/E_LC of each method;
+    "spread": ``spread_users`` x ``spreads`` at the default T, for OG's gain over IP-SSA at the
+    minimum deadline as deadlines spread. ``seeds`` instances per configuration.
+    """
+    return Study(name, root_seed=root_seed, experiments=(
+        Experiment(name="saving", domain="coinference", methods=tuple(saving_methods),
+                   params={"deadline_spread": SAVING_SPREAD},
+                   grid={"profile": tuple(profiles), "n_users": tuple(users),
+                         "deadline_factor": tuple(deadline_factors)}, seeds=seeds),
+        Experiment(name="spread", domain="coinference", methods=tuple(spread_methods),
+                   grid={"profile": tuple(profiles), "n_users": tuple(spread_users),
+                         "deadline_spread": tuple(spreads)}, seeds=seeds),
+    ))
+
+
+def _paper_coinference() -> Study:
+    energy = coinference_energy(saving_methods=("ip-ssa", "og", "fo", "ip-no-batch", "lc"),
+                                spread_methods=("ip-ssa-min", "og", "lc"))
+    return Study("paper-coinference", root_seed=2024, experiments=energy.experiments + (
         # batches capped at 8 with a per-member cost: IP-SSA and FO batch everyone at once, so OG
         Experiment(name="saving-capped", domain="coinference", methods=("og", "ip-no-batch", "lc"),
                    params={"profile": "vgg16", "max_batch": 8, "alpha": 0.05},

@@ -15,8 +15,9 @@ from typing import Iterator
 
 from ..errors import InvalidInputError
 from ._common import _is_int
+from .check import check_study
 from .store import ResultStore
-from .study import Study, check_study
+from .study import Study
 from .table import assemble
 from .tasks import expand
 from .worker import _THREAD_VARS, run_chunk

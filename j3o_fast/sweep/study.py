@@ -1,14 +1,14 @@
 """The study description: ``Method``, ``Limits``, ``Experiment`` and ``Study`` (frozen, checked
-on construction), their TOML form (``Study.to_toml``, ``study_from_toml``, ``study_from_dict``,
-``load_study``) and ``check_study``, which tries every generator value and method option on tiny
-instances so that a bad study fails before any task runs. Errors name the key and the value."""
+on construction against the domain's adapter: parameter names and kinds, sizes, method names)
+and their TOML form (``Study.to_toml``, ``study_from_toml``, ``study_from_dict``). What only
+running can show (generator values, method options) is ``check.check_study``'s. Errors name the
+key and the value."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,49 +18,15 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ._common import _canonical, _freeze, _is_int, _is_real, _path
-from .online import PARAMS as ONLINE_PARAMS
+from .adapters import ADAPTERS, DOMAINS, adapter
+from .adapters.online import MAX_DEVICE_SLOTS
 
-DOMAINS = ("placement", "coinference", "online")
-
-#: Generator parameters per domain: the generator's name, the size, and the rest. Placement
-#: takes the range overrides of ``placement.families`` too (``DEFAULTS``, ``RANDOM_DEFAULTS``).
-GENERATOR_KEY = {"placement": "family", "coinference": "profile", "online": "scenario"}
-SIZE_KEY = {"placement": "n_clients", "coinference": "n_users", "online": "n_devices"}
-_BASIC_PARAMS = {
-    "placement": ("family", "n_clients", "n_edges", "window"),
-    "coinference": ("profile", "n_users", "deadline_s", "deadline_factor", "deadline_spread", "alpha", "max_batch"),
-    "online": ONLINE_PARAMS,
-}
-#: Parameters that may be None (written "none" in TOML, which has no null).
-_NULLABLE = {"n_edges", "window", "deadline_s", "deadline_factor", "max_batch", "rate_low_hz", "rate_high_hz"}
-
-#: The kind of value each basic parameter takes ("int", "real" or "str"); the placement range
-#: overrides take the kind of their default in ``placement.families`` (a list for a range).
-_KIND = {"family": "str", "profile": "str", "scenario": "str", "n_clients": "int", "n_edges": "int",
-         "n_users": "int", "n_devices": "int", "n_slots": "int", "max_batch": "int", "train_traces": "int",
-         "eval_traces": "int"}
-#: Largest instance size per domain, in studies and on the command line (``generate``).
-MAX_SIZE = {"placement": 1_000_000, "coinference": 1_000_000, "online": 100_000}
-#: Largest other counts a generator takes, and devices x slots of an online trace: a typo such as
-#: n_edges = 100000000 must not allocate gigabytes.
-MAX_COUNT = {"n_edges": 100_000, "n_slots": 10_000_000, "n_tasks": 1_000, "n_models": 10_000,
-             "train_traces": 10_000, "eval_traces": 10_000}
-MAX_DEVICE_SLOTS = 10_000_000
+#: Largest instance size per domain, and largest other counts a generator takes (a typo such as
+#: n_edges = 100000000 must not allocate gigabytes), in studies and on the command line.
+MAX_SIZE = {name: a.max_size for name, a in ADAPTERS.items()}
+MAX_COUNT = {key: n for a in ADAPTERS.values() for key, n in a.max_counts.items()}
 #: A study of more tasks than this is refused (a typo such as seeds = 1000000000 would never end).
 MAX_TASKS = 1_000_000
-
-#: Not a solver: the LP relaxation's value, an upper bound on every placement method, for
-#: ratios where the MIP is not run.
-LP_BOUND = "lp-bound"
-#: Methods that take ``threads``: the runner passes threads=1 unless the options say otherwise
-#: (single-task and j3o-unaware forward their options to J3O).
-_THREADED = {"placement": {"j3o", "mip", "single-task", "j3o-unaware", LP_BOUND}, "coinference": set(),
-             "online": set()}
-#: Stochastic methods: the runner passes the replicate's method seed as ``seed``.
-_SEEDED = {"placement": {"random"}, "coinference": set(), "online": {"ddpg"}}
-#: Exact methods: their rows are the reference for ``ratio`` and ``runtime_ratio`` (the online
-#: setting has none: clairvoyant OG sees the future but is not optimal).
-EXACT = {"placement": "mip", "coinference": "oracle"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -69,8 +35,8 @@ EXACT = {"placement": "mip", "coinference": "oracle"}
 
 @dataclass(frozen=True)
 class Method:
-    """One method of an experiment: ``method`` (a solver name of the domain, or "lp-bound" for
-    placement), the ``label`` its rows carry (default: the method) and keyword ``options``."""
+    """One method of an experiment: ``method`` (a method its domain's adapter registers), the
+    ``label`` its rows carry (default: the method) and keyword ``options``."""
 
     method: str
     label: str = ""
@@ -126,8 +92,7 @@ class Experiment:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise InvalidInputError("name", f"must be a non-empty string, got {self.name!r}")
-        if self.domain not in DOMAINS:
-            raise InvalidInputError("domain", f"must be one of {', '.join(DOMAINS)}, got {self.domain!r}")
+        adapter(self.domain)   # an unknown domain is refused with its name
         if not _is_int(self.seeds) or self.seeds < 1:
             raise InvalidInputError("seeds", f"must be an integer >= 1, got {self.seeds!r}")
         methods = tuple(Method(m) if isinstance(m, str) else m for m in self.methods)
@@ -151,35 +116,39 @@ class Experiment:
         self._check_structure()
 
     def _check_structure(self) -> None:
-        known = _known_params(self.domain)
+        domain = ADAPTERS[self.domain]
+        kinds = domain.parameters()
+        known = tuple(kinds)
         for where, keys in (("params", self.params), ("grid", self.grid)):
             for key in keys:
                 if key not in known:
                     raise InvalidInputError(f"{where}.{key}", f"unknown {self.domain} parameter "
                                                               f"(known: {', '.join(known)})")
         for key, value in self.params.items():
-            _check_kind(self.domain, key, value, f"params.{key}")
+            _check_kind(domain, key, value, f"params.{key}")
         for key, values in self.grid.items():
             for i, value in enumerate(values):
-                _check_kind(self.domain, key, value, f"grid.{key}[{i}]")
+                _check_kind(domain, key, value, f"grid.{key}[{i}]")
         both = sorted(set(self.params) & set(self.grid))
         if both:
             raise InvalidInputError(f"grid.{both[0]}", "is also fixed in params; give it in one place")
-        for key in (GENERATOR_KEY[self.domain], SIZE_KEY[self.domain]):
+        for key in (domain.generator_key, domain.size_key):
             if key not in self.params and key not in self.grid:
                 raise InvalidInputError(f"params.{key}", "required: give it in params or grid")
-        size = SIZE_KEY[self.domain]
+        size = domain.size_key
         for i, v in enumerate(self.grid.get(size, (self.params.get(size),))):
             where = f"grid.{size}[{i}]" if size in self.grid else f"params.{size}"
             if not _is_int(v) or v < 1:
                 raise InvalidInputError(where, f"must be an integer >= 1, got {v!r}")
-            if v > MAX_SIZE[self.domain]:
-                raise InvalidInputError(where, f"must be an integer <= {MAX_SIZE[self.domain]}, got {v!r}")
-        if "deadline_s" in set(self.params) | set(self.grid) and "deadline_factor" in set(self.params) | set(self.grid):
-            raise InvalidInputError("deadline_factor", "give deadline_s or deadline_factor, not both")
+            if v > domain.max_size:
+                raise InvalidInputError(where, f"must be an integer <= {domain.max_size}, got {v!r}")
+        given = set(self.params) | set(self.grid)
+        for first, second in domain.exclusive:
+            if first in given and second in given:
+                raise InvalidInputError(second, f"give {first} or {second}, not both")
         labels = set()
+        names = domain.methods()
         for j, m in enumerate(self.methods):
-            names = _method_names(self.domain)
             if m.method not in names:
                 raise InvalidInputError(f"methods[{j}].method",
                                         f"must be one of {', '.join(names)} for {self.domain}, got {m.method!r}")
@@ -265,55 +234,23 @@ def _toml(value) -> str:
     raise InvalidInputError("", f"cannot write {value!r} to TOML")
 
 
-def _known_params(domain: str) -> tuple:
-    if domain == "placement":
-        from ..placement.families import DEFAULTS, RANDOM_DEFAULTS
-
-        return _BASIC_PARAMS[domain] + tuple(DEFAULTS) + tuple(RANDOM_DEFAULTS)
-    return _BASIC_PARAMS[domain]
-
-
-def _check_kind(domain: str, key: str, value, where: str) -> None:
-    """A parameter value of the kind the generator takes, so that a wrong type (``window = ["abc"]``)
-    is refused here with its key, not inside NumPy. Unknown keys are left to the caller."""
-    kind = _KIND.get(key, "real")
-    if domain == "placement":
-        from ..placement.families import DEFAULTS, RANDOM_DEFAULTS
-
-        default = {**DEFAULTS, **RANDOM_DEFAULTS}.get(key)
-        if isinstance(default, tuple):
-            kind = "list"
-        elif isinstance(default, int):
-            kind = "int"
-    if value is None and key in _NULLABLE:
+def _check_kind(domain, key: str, value, where: str) -> None:
+    """A parameter value of the kind the generator takes (``DomainAdapter.parameters``), so that a
+    wrong type (``window = ["abc"]``) is refused here with its key, not inside NumPy. Unknown keys
+    are left to the caller."""
+    kind = domain.parameters().get(key, "real")
+    if value is None and key in domain.nullable:
         return
-    if kind == "int" and _is_int(value) and value > MAX_COUNT.get(key, value):
-        raise InvalidInputError(where, f"must be an integer <= {MAX_COUNT[key]}, got {value!r}")
+    limit = domain.max_counts.get(key)
+    if kind == "int" and _is_int(value) and limit is not None and value > limit:
+        raise InvalidInputError(where, f"must be an integer <= {limit}, got {value!r}")
     ok = {"str": lambda v: isinstance(v, str), "int": _is_int, "real": _is_real,
           "list": lambda v: isinstance(v, tuple) and len(v) > 0 and all(map(_is_real, v))}[kind]
     if not ok(value):
         what = {"str": "a string", "int": "an integer", "real": "a finite number",
                 "list": "a non-empty list of finite numbers"}[kind]
-        null = ' or "none"' if key in _NULLABLE else ""
+        null = ' or "none"' if key in domain.nullable else ""
         raise InvalidInputError(where, f"must be {what}{null}, got {value!r}")
-
-
-def _method_names(domain: str) -> tuple:
-    if domain == "online":
-        from .online import METHODS
-
-        return METHODS
-    if domain == "placement":
-        from ..placement.solve import METHODS
-
-        return tuple(METHODS) + (LP_BOUND,)
-    from ..coinference.solve import METHODS
-
-    return tuple(METHODS)
-
-
-def _all_params() -> set:
-    return set().union(*(_known_params(d) for d in DOMAINS))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -434,82 +371,5 @@ def _check_toml(value, path: str, depth: int) -> None:
         raise InvalidInputError(path, f"must be finite, got {value!r}")
 
 
-def load_study(path: str | os.PathLike) -> Study:
-    """Read a TOML study file and check it, generators and method options included (``check_study``).
-
-    The file goes through ``_jsonfile.read_bytes`` (a regular, readable file of at most 2 GiB)
-    and must be UTF-8 text."""
-    from .._jsonfile import read_bytes
-
-    try:
-        text = read_bytes(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    study = study_from_toml(text, str(path))
-    check_study(study)
-    return study
-
-
-def check_study(study: Study) -> None:
-    """Check what the structure cannot show, by building tiny instances and calling every method once:
-    generator values (a family, a window, a range) and method options. Errors name the key and value."""
-    # imported here: the worker and the tasks build on the study description
-    from .tasks import effective_options
-    from .worker import make_instance, run_method
-
-    for i, e in enumerate(study.experiments):
-        where = f"experiment[{i}]"
-        size = SIZE_KEY[e.domain]
-        seen, tiny = set(), None
-        for config in e.configurations():
-            probe = {**config, size: 2}
-            if _canonical(probe) in seen:
-                continue
-            seen.add(_canonical(probe))
-            if e.domain == "online":
-                _check_trace_size(config, where)
-            try:
-                inst = make_instance(e.domain, probe, 0)
-            except InvalidInputError as exc:
-                key = exc.path if exc.path in config else None
-                if key is None:   # a field of the generated instance, e.g. edges.speed[0]
-                    reason = f"{exc.path}: {exc.reason}" if exc.path else exc.reason
-                    raise InvalidInputError(f"{where}.params", reason) from None
-                loc = f"grid.{key}[{e.grid[key].index(config[key])}]" if key in e.grid else f"params.{key}"
-                raise InvalidInputError(f"{where}.{loc}", exc.reason) from None
-            except (TypeError, ValueError, ArithmeticError, LookupError) as exc:   # a value the kinds let through
-                raise InvalidInputError(f"{where}.params", f"the generator cannot use {probe!r} ({exc})") from None
-            tiny = tiny or (inst, config)
-        inst, config = tiny
-        for j, m in enumerate(e.methods):
-            options = effective_options(e.domain, m, study.limits, method_seed=0)
-            if e.domain == "online":   # policies learn: check their options without running them
-                from .online import check_options
-
-                try:
-                    check_options(m.method, options)
-                except InvalidInputError as exc:
-                    key = f".options.{exc.path}" if exc.path in m.options else ".options"
-                    raise InvalidInputError(f"{where}.methods[{j}]{key}", exc.reason) from None
-                continue
-            try:
-                run_method(e.domain, inst, m.method, options)
-            except InvalidInputError as exc:
-                if exc.path == "options" or exc.path in m.options:
-                    key = f".options.{exc.path}" if exc.path in m.options else ".options"
-                    raise InvalidInputError(f"{where}.methods[{j}]{key}", exc.reason) from None
-                # Any other complaint is about this tiny instance (e.g. j3o-unaware without a
-                # batching window): the real tasks will record it if it applies to them.
-
-
-def _check_trace_size(config: Mapping, where: str) -> None:
-    """devices x slots of an online configuration within MAX_DEVICE_SLOTS (arrivals are drawn per cell)."""
-    from ..coinference.online import scenario
-
-    try:
-        slots = config.get("n_slots") or scenario(config["scenario"]).n_slots
-    except InvalidInputError:
-        return   # an unknown scenario is reported by the instance probe
-    if config["n_devices"] * slots > MAX_DEVICE_SLOTS:
-        raise InvalidInputError(f"{where}.params", f"n_devices x n_slots must be <= {MAX_DEVICE_SLOTS}, got "
-                                                   f"{config['n_devices']} x {slots}")
+__all__ = ["DOMAINS", "Experiment", "Limits", "MAX_COUNT", "MAX_DEVICE_SLOTS", "MAX_SIZE", "MAX_TASKS", "Method",
+           "Study", "study_from_dict", "study_from_toml"]

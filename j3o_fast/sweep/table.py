@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .adapters import ADAPTERS, all_params
 from .store import _frame
-from .study import EXACT, LP_BOUND, _all_params
 from .tasks import Task
 
 #: Measured times: the only result columns that differ between runs of the same study.
@@ -47,35 +47,49 @@ def _references(table):
     """Per row: the reference value of its instance, its kind ("optimum", "bound" or ""), and the
     exact solver's runtime on that instance.
 
-    Placement maximises accuracy: the reference is the MIP's optimum where it proved one, else
-    the tightest upper bound (the MIP's best bound or the LP relaxation). Co-inference minimises
-    energy: the reference is the oracle's optimum.
+    The reference is the optimum the domain's exact method (``DomainAdapter.exact``) proved, else
+    the tightest bound: the objective of a row with status "bound" (placement's LP relaxation)
+    or, in a maximisation, the exact solver's best bound (the MIP's ``upper_bound``). Placement
+    maximises accuracy, so its tightest bound is the least; co-inference minimises energy.
     """
     import pandas as pd
 
     ok = table[table["status"] != "error"]
-    exact = ok[ok["solver"] == ok["domain"].map(EXACT)]
-    optimal = exact[exact["status"] == "optimal"]
-    optimum = pd.concat([optimal[optimal["domain"] == "placement"].groupby("instance")["objective"].max(),
-                         optimal[optimal["domain"] == "coinference"].groupby("instance")["objective"].min()])
-    place_exact = exact[exact["domain"] == "placement"]
-    lp = ok[(ok["domain"] == "placement") & (ok["solver"] == LP_BOUND)]
-    candidates = pd.concat([pd.Series(place_exact["upper_bound"].to_numpy(float), index=place_exact["instance"]),
-                            pd.Series(lp["objective"].to_numpy(float), index=lp["instance"])])
-    candidates = candidates[np.isfinite(candidates.to_numpy())]
-    bound = candidates.groupby(level=0).min()
+    optima, bounds, runtimes = [], [], []
+    for name, domain in ADAPTERS.items():
+        rows = ok[ok["domain"] == name]
+        exact = rows[rows["solver"] == domain.exact]
+        best = "max" if domain.sense == "max" else "min"
+        optimal = exact[exact["status"] == "optimal"]
+        optima.append(optimal.groupby("instance")["objective"].agg(best).astype(float))
+        bound_rows = rows[rows["status"] == "bound"]
+        candidates = [_by_instance(bound_rows, "objective")]
+        if domain.sense == "max":   # an upper bound bounds a maximisation only
+            candidates.append(_by_instance(exact, "upper_bound"))
+        candidates = pd.concat(candidates)
+        candidates = candidates[np.isfinite(candidates.to_numpy())]
+        # the tightest bound: the least upper bound of a maximisation, the greatest lower bound
+        bounds.append(candidates.groupby(level=0).agg("min" if best == "max" else "max"))
+        runtimes.append(exact.groupby("instance")["runtime_s"].first().astype(float))
+    optimum, bound, runtime = (pd.concat(parts) for parts in (optima, bounds, runtimes))
     instance = table["instance"]
     is_opt = instance.isin(optimum.index)
     is_bound = ~is_opt & instance.isin(bound.index)
     reference = instance.map(optimum).where(is_opt, instance.map(bound)).astype(float)
     kind = np.where(is_opt, "optimum", np.where(is_bound, "bound", ""))
-    runtime = instance.map(exact.groupby("instance")["runtime_s"].first()).astype(float)
-    return reference.to_numpy(), kind, runtime.to_numpy()
+    return reference.to_numpy(), kind, instance.map(runtime).astype(float).to_numpy()
+
+
+def _by_instance(rows, column: str):
+    """A column of ``rows`` as floats indexed by instance."""
+    import pandas as pd
+
+    return pd.Series(rows[column].to_numpy(float), index=rows["instance"].to_numpy(), dtype=float)
 
 
 def _column_order(table) -> list:
     fixed = ["task", *_ID_COLUMNS]
-    params = [c for c in table.columns if c in _all_params()]
+    params = [c for c in table.columns if c in all_params()]
     results = [c for c in _RESULT_COLUMNS if c in table.columns] + list(_DERIVED_COLUMNS)
     times = ["runtime_s", "wall_s"] + sorted(c for c in table.columns if c.startswith("time_"))
     run = [c for c in RUN_COLUMNS if c in table.columns]

@@ -13,7 +13,8 @@ from typing import Mapping
 import numpy as np
 
 from ._common import _canonical
-from .study import _SEEDED, _THREADED, Limits, Method, Study
+from .adapters import ADAPTERS
+from .study import Limits, Method, Study
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,17 @@ def instance_seeds(root_seed: int, domain: str, params: Mapping, replicate: int)
 
 
 def effective_options(domain: str, method: Method, limits: Limits, method_seed: int) -> dict:
-    """The method's options as the solver gets them: limits for exact solves, one thread, a seed."""
+    """The method's options as the solver gets them: the study's limits for the domain's
+    ``limited`` (exact) methods, one thread for its ``threaded`` ones, the replicate's method
+    seed for its ``seeded`` (stochastic) ones; options the study gives win."""
+    spec = ADAPTERS[domain]
     options = dict(method.options)
-    if domain == "placement" and method.method == "mip":
+    if method.method in spec.limited:
         options.setdefault("time_limit", limits.time_limit_s)
         options.setdefault("mip_rel_gap", limits.mip_rel_gap)
-    if method.method in _THREADED[domain]:
+    if method.method in spec.threaded:
         options.setdefault("threads", 1)
-    if method.method in _SEEDED[domain]:
+    if method.method in spec.seeded:
         options.setdefault("seed", method_seed)
     return options
 
