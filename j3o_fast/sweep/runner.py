@@ -1,7 +1,7 @@
 """Running a study: ``run_study`` expands it, skips the tasks already stored, and runs the rest in
 chunks of whole tasks with joblib on loky processes (default), Dask (through joblib's dask
 backend) or Ray (``ray.util.joblib``), storing each finished chunk as it comes and assembling
-the table at the end; ``resolve_jobs`` is the one place that turns ``n_jobs`` into workers."""
+the table at the end; workers come from ``n_jobs`` through the package's one ``resolve_jobs``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Iterator
 
+from .._threads import resolve_jobs
 from ..errors import InvalidInputError
 from ._common import _is_int
 from .check import check_study
@@ -46,15 +47,6 @@ def _auto_chunk(n_tasks: int, workers: int) -> int:
 
 def _chunks(tasks: list, size: int) -> list:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
-
-
-def resolve_jobs(n_jobs: int | None) -> int:
-    """Workers for ``n_jobs``: None or 1 -> 1, -1 -> every core, k -> k."""
-    if n_jobs is None:
-        return 1
-    if not _is_int(n_jobs) or n_jobs == 0 or n_jobs < -1:
-        raise InvalidInputError("jobs", f"must be an integer >= 1 or -1 (every core), got {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
 
 
 @contextmanager

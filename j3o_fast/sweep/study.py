@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ._common import _canonical, _freeze, _is_int, _is_real, _path
 from .adapters import ADAPTERS, DOMAINS, adapter
-from .adapters.online import MAX_DEVICE_SLOTS
+from .adapters.online import MAX_DEVICE_SLOTS   # the command line's bound too, with the two below
 
 #: Largest instance size per domain, and largest other counts a generator takes (a typo such as
 #: n_edges = 100000000 must not allocate gigabytes), in studies and on the command line.
