@@ -181,7 +181,6 @@ def _facet_plot(plt, rows, size, spec, title, log_sizes: bool, path) -> None:
     cols = min(n, 4)
     nrows = math.ceil(n / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False, sharey=True)
-    worst = spec.worst
     markers = "osD^v<>P*X"
     for ax, (key, g) in zip(axes.flat, groups):
         key = key if isinstance(key, tuple) else (key,)
@@ -191,7 +190,7 @@ def _facet_plot(plt, rows, size, spec, title, log_sizes: bool, path) -> None:
                 continue
             line, = ax.plot(stats.index, stats["median"], marker=markers[i % len(markers)],
                             markersize=7 - 0.5 * (i % 4), label=method)
-            if worst:
+            if spec.worst:
                 ax.plot(stats.index, stats["min"], linestyle="--", linewidth=0.8, color=line.get_color())
         sizes = sorted(g[size].dropna().unique())
         if log_sizes:

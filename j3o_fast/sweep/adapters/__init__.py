@@ -17,7 +17,12 @@ DOMAINS = tuple(ADAPTERS)
 
 
 def adapter(domain, where: str = "domain") -> DomainAdapter:
-    """The adapter of ``domain``; InvalidInputError naming ``where`` and the value if there is none."""
+    """The adapter of ``domain``; InvalidInputError naming ``where`` and the value if there is none.
+
+    >>> domain = adapter("placement")
+    >>> domain.size_key, domain.exact, "lp-bound" in domain.methods()
+    ('n_clients', 'mip', True)
+    """
     if not isinstance(domain, str) or domain not in ADAPTERS:
         raise InvalidInputError(where, f"must be one of {', '.join(DOMAINS)}, got {domain!r}")
     return ADAPTERS[domain]
