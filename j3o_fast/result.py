@@ -7,8 +7,20 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-#: Statuses a solver may report. A time limit or an iteration cap is an outcome, not an error.
-STATUSES = ("optimal", "feasible", "time_limit", "iteration_limit", "interrupted", "infeasible", "error")
+#: Statuses a solver may report, one vocabulary for both domains. A time limit or an iteration
+#: cap is an outcome, not an error.
+#:
+#: optimal          proven optimal (within the method's stated tolerance)
+#: feasible         a usable decision that meets every constraint, optimality not proven
+#: partial          a usable decision that leaves the users it lists unserved (co-inference:
+#:                  ``infeasible_users`` run all-local and miss their deadlines; no plan could
+#:                  serve them), every other constraint met
+#: time_limit       stopped by a time limit; the decision is the best found
+#: iteration_limit  stopped by an iteration cap; the decision is the best found
+#: interrupted      stopped from outside (e.g. Ctrl-C); the decision is the best found
+#: infeasible       no usable decision exists
+#: error            the solver failed; the decision is a placeholder
+STATUSES = ("optimal", "feasible", "partial", "time_limit", "iteration_limit", "interrupted", "infeasible", "error")
 
 
 @dataclass(frozen=True, eq=False)

@@ -115,4 +115,4 @@ def test_make_result_statuses():
     np.testing.assert_allclose(r.decision.energy_j, inst.energy[:, 3])
     assert make_result(inst, "x", [3, 3], (), runtime_s=0.0).status == "feasible"
     r = make_result(inst, "x", [3, 3], (), runtime_s=0.0, exact=True, infeasible_users=[1])
-    assert r.status == "infeasible" and not r.decision.feasible and r.decision.infeasible_users == (1,)
+    assert r.status == "partial" and not r.decision.feasible and r.decision.infeasible_users == (1,)

@@ -20,8 +20,8 @@ from j3o_fast.errors import InvalidInputError
 from j3o_fast.placement import generate as generate_placement
 from j3o_fast.placement import solve as solve_placement
 from j3o_fast.placement import verify
-from j3o_fast.placement.solve import FORWARDS_TO_J3O
 from j3o_fast.placement.solve import METHODS as PLACEMENT_METHODS
+from j3o_fast.placement.solve import option_target
 
 PLACEMENT = generate_placement("nyu", 6, 1, seed=0, window=0.05)
 COINFERENCE = generate_coinference("mobilenetv2", 4, seed=0)
@@ -37,8 +37,7 @@ HOSTILE = st.one_of(
 
 
 def _placement_options(method: str) -> list:
-    func = PLACEMENT_METHODS["j3o" if method in FORWARDS_TO_J3O else method]
-    names = [p for p in inspect.signature(func).parameters][1:]
+    names = [p for p in inspect.signature(option_target(method)).parameters][1:]
     return [n for n in names if n != "verbose"] + ["not_an_option"]   # verbose=True prints HiGHS' log
 
 
@@ -75,9 +74,9 @@ def test_coinference_options(data):
         assert exc.path in (name, "options", f"--{name}") or name in str(exc), (method, name, value, str(exc))
         return
     gpu_free = value if name == "gpu_free_s" else 0.0
-    from j3o_fast.coinference import verify_plan
+    from j3o_fast.coinference import verify as verify_coinference
 
-    report = verify_plan(inst, result.decision, gpu_free_s=gpu_free)
+    report = verify_coinference(inst, result.decision, gpu_free_s=gpu_free)
     assert report.ok or plan_verdict(inst, result.decision).accepted, (method, name, value)
 
 

@@ -1,7 +1,8 @@
 """Baselines of coinference.md section 5: all-local (LC), full offloading (FO) and IP-no-batch.
 
 Every baseline returns a full plan. A user it cannot serve runs all-local (s = N), and when
-that misses the deadline too it is listed in ``infeasible_users`` (status "infeasible").
+that misses the deadline too it is listed in ``infeasible_users`` (status "partial": a usable
+plan that leaves the listed users unserved).
 Every baseline takes ``gpu_free_s`` H (absolute seconds, >= 0; default 0, an idle GPU): the GPU
 runs committed work until H and no batch starts before it (coinference.md section 7, step 3).
 """
@@ -13,10 +14,11 @@ import time
 
 import numpy as np
 
+from .._validate import check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
-from .ipssa import check_gpu_free
+from .ipssa import GPU_FREE_S
 from .plan import Batch, make_result
 
 #: Relative slack of time comparisons: a schedule built to end exactly at a deadline must not be
@@ -34,6 +36,7 @@ def _local_ok(inst: CoInferenceInstance) -> np.ndarray:
     return inst.local_time[:, -1] <= inst.deadline_s
 
 
+@check_options(gpu_free_s=GPU_FREE_S)
 def solve_lc(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """LC: every user runs all N sub-tasks on its device (s_k = N), energy sum_k E_k(N).
 
@@ -46,12 +49,12 @@ def solve_lc(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> Solve
     """
     t0 = time.perf_counter()
     inst = instance
-    check_gpu_free(gpu_free_s)
     part = np.full(inst.n_users, inst.n_subtasks, dtype=np.int64)
     infeasible = np.nonzero(~_local_ok(inst))[0]
     return make_result(inst, "lc", part, (), runtime_s=time.perf_counter() - t0, infeasible_users=infeasible)
 
 
+@check_options(gpu_free_s=GPU_FREE_S)
 def solve_fo(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """FO: every user uploads its raw input (s_k = 0); one batch of all K users per sub-task.
 
@@ -71,7 +74,7 @@ def solve_fo(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> Solve
                                              f"max_batch >= K, got {inst.max_batch}")
     te = inst.edge_beta_s + inst.edge_alpha_s * K
     tail = np.cumsum(te[::-1])[::-1]          # tail[n-1] = sum_{m>=n} te[m](K)
-    H = check_gpu_free(gpu_free_s)
+    H = gpu_free_s
     ready = max(float((inst.release_s + inst.ready_time[:, 0]).max()), H)
     first = float(inst.absolute_deadline.min()) - tail[0]
     if first < ready:
@@ -87,6 +90,7 @@ def solve_fo(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> Solve
     return make_result(inst, "fo", part, batches, runtime_s=time.perf_counter() - t0, infeasible_users=infeasible)
 
 
+@check_options(gpu_free_s=GPU_FREE_S)
 def solve_ip_no_batch(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """IP-no-batch: independent partitioning, then an EDF GPU without batching.
 
@@ -104,7 +108,7 @@ def solve_ip_no_batch(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0)
     t0 = time.perf_counter()
     inst = instance
     K, N = inst.n_users, inst.n_subtasks
-    H = check_gpu_free(gpu_free_s)
+    H = gpu_free_s
     te1 = inst.edge_beta_s + inst.edge_alpha_s   # te[n](1)
     tail1 = np.zeros(N + 2)
     tail1[1:N + 1] = np.cumsum(te1[::-1])[::-1]

@@ -157,8 +157,9 @@ def plan_from_dict(data: dict, instance: CoInferenceInstance | None = None) -> S
     """Parse a plan document into a SolveResult whose decision is the CoInferencePlan.
 
     With ``instance``, sizes and indices are checked against it (K users, sub-tasks 1..N,
-    partition points 0..N). The file records no status: it is "infeasible" when users are
-    listed as infeasible, else "feasible"; the objective is sum(energy_j).
+    partition points 0..N). The file records no status: it is "partial" when users are
+    listed as infeasible (a usable plan that leaves them unserved), else "feasible"; the
+    objective is sum(energy_j).
     """
     jf.check_keys(data, "", _PLAN, _PLAN_OPTIONAL)
     jf.check_header(data, PLAN_FORMAT, VERSION)
@@ -190,19 +191,39 @@ def plan_from_dict(data: dict, instance: CoInferenceInstance | None = None) -> S
         raise InvalidInputError("runtime_s", f"must be >= 0, got {runtime!r}")
     plan = CoInferencePlan(partition=part, batches=batches, energy_j=energy, feasible=feasible,
                            infeasible_users=tuple(inf_users))
-    status = "infeasible" if plan.infeasible_users else "feasible"
+    status = "partial" if plan.infeasible_users else "feasible"
     return SolveResult(method=method, status=status, objective=plan.total_energy_j, decision=plan, runtime_s=runtime)
 
 
-def save_plan(result: SolveResult, path: str | os.PathLike) -> None:
-    """Write the plan of ``result`` atomically (method, runtime and the CoInferencePlan)."""
+def save_solution(result: SolveResult, path: str | os.PathLike) -> None:
+    """Write the plan of ``result`` atomically (method, runtime and the CoInferencePlan).
+
+    The same name and shape as ``placement.save_solution``; ``save_plan`` is its alias.
+    """
     jf.write_json_atomic(plan_to_dict(result), path)
 
 
+def load_solution(path: str | os.PathLike, instance: CoInferenceInstance) -> SolveResult:
+    """Read a plan file checked against ``instance`` (sizes and indices); see ``plan_from_dict``.
+
+    The same name and shape as ``placement.load_solution``; ``load_plan`` also reads a plan
+    without its instance.
+    """
+    if not isinstance(instance, CoInferenceInstance):
+        raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(instance).__name__}")
+    return plan_from_dict(jf.read_json(path), instance)
+
+
+def save_plan(result: SolveResult, path: str | os.PathLike) -> None:
+    """Alias of ``save_solution``, kept for existing callers."""
+    save_solution(result, path)
+
+
 def load_plan(path: str | os.PathLike, instance: CoInferenceInstance | None = None) -> SolveResult:
-    """Read a plan file (checked against ``instance`` when given); see ``plan_from_dict``."""
+    """Read a plan file, checked against ``instance`` when given (``load_solution`` needs it)."""
     return plan_from_dict(jf.read_json(path), instance)
 
 
 __all__ = ["INSTANCE_FORMAT", "PLAN_FORMAT", "VERSION", "instance_from_dict", "instance_to_dict", "load_instance",
-           "load_plan", "plan_from_dict", "plan_to_dict", "save_instance", "save_plan"]
+           "load_plan", "load_solution", "plan_from_dict", "plan_to_dict", "save_instance", "save_plan",
+           "save_solution"]

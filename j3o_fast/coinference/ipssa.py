@@ -30,13 +30,11 @@ and alpha = 0 the plan stays optimal (the same bound holds in every plan that st
 
 from __future__ import annotations
 
-import numbers
 import time
 
 import numpy as np
 
-from .._validate import is_finite
-from .._validate import real_option
+from .._validate import OneOf, Real, check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
@@ -67,13 +65,9 @@ def tail_times(te: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_gpu_free(gpu_free_s) -> float:
-    """``gpu_free_s`` as a float: a finite number >= 0 (absolute seconds, the clock of release_s).
-
-    >>> check_gpu_free(0.25)
-    0.25
-    """
-    return real_option(gpu_free_s, "gpu_free_s", low=0.0, unit="absolute seconds, the clock of release_s")
+#: The rule of ``gpu_free_s``, an option of every co-inference method: a finite number >= 0,
+#: absolute seconds on the clock of release_s.
+GPU_FREE_S = Real(0.0, unit="absolute seconds, the clock of release_s")
 
 
 def _late(t, bound):
@@ -165,6 +159,8 @@ def _actual(inst: CoInferenceInstance, partition: np.ndarray, T: float, gpu_free
     return part, served, tail
 
 
+@check_options(variant=OneOf(*VARIANTS), deadline=Real(0.0, low_open=True, allow_none=True, unit="absolute seconds"),
+               gpu_free_s=GPU_FREE_S)
 def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadline: float | None = None,
                 gpu_free_s: float = 0.0) -> SolveResult:
     """IP-SSA plan for the common deadline T (absolute seconds).
@@ -174,7 +170,7 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
     optimum of P0 when all absolute deadlines equal T), ``conservative`` and ``iterative``
     (alpha >= 0, see the module docstring), ``auto``: exact when alpha = 0, else iterative.
     Users who cannot finish by T run all-local when L_k(N) <= T_k, else they are listed in
-    ``infeasible_users`` (status "infeasible"). Raises InvalidInputError for a bad variant or
+    ``infeasible_users`` (status "partial"). Raises InvalidInputError for a bad variant or
     deadline, for ``exact`` with alpha > 0 or with different deadlines and no ``deadline``,
     and when more users offload than ``max_batch`` (use OG then).
 
@@ -191,18 +187,10 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
     inst = instance
     if not isinstance(inst, CoInferenceInstance):
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(inst).__name__}")
-    if variant not in VARIANTS:
-        raise InvalidInputError("variant", f"must be one of {', '.join(VARIANTS)}, got {variant!r}")
-    H = check_gpu_free(gpu_free_s)
+    H = gpu_free_s
     D = inst.absolute_deadline
     equal = bool(D.max() - D.min() <= _EPS * max(1.0, float(np.abs(D).max())))
-    if deadline is not None:
-        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real) or not is_finite(deadline) \
-                or deadline <= 0:
-            raise InvalidInputError("deadline", f"must be a finite number > 0 (absolute seconds), got {deadline!r}")
-        T = float(deadline)
-    else:
-        T = float(D.min())
+    T = float(D.min()) if deadline is None else deadline
     if variant == "exact":
         if not inst.constant_latency:
             raise InvalidInputError(
@@ -255,4 +243,4 @@ def solve_ipssa(instance: CoInferenceInstance, *, variant: str = "auto", deadlin
                        infeasible_users=infeasible, message=msg, iterations=rounds)
 
 
-__all__ = ["MAX_ROUNDS", "VARIANTS", "check_gpu_free", "independent_partition", "solve_ipssa", "ssa_batches", "tail_times"]
+__all__ = ["GPU_FREE_S", "MAX_ROUNDS", "VARIANTS", "independent_partition", "solve_ipssa", "ssa_batches", "tail_times"]

@@ -43,11 +43,11 @@ import time
 import numpy as np
 
 from .. import _og
-from .._validate import real_option
+from .._validate import Real, check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
-from .ipssa import check_gpu_free, tail_times
+from .ipssa import GPU_FREE_S, tail_times
 from .plan import Batch, make_result
 
 #: Relative slack of deadline tests, as in IP-SSA and the oracle.
@@ -135,12 +135,7 @@ def og_batches(inputs: OGInputs, start, first, finish, choice) -> tuple:
     return tuple(batches)
 
 
-def _grid(time_grid_s):
-    if time_grid_s is None:
-        return None
-    return real_option(time_grid_s, "time_grid_s", low=0.0, low_open=True, unit="seconds")
-
-
+@check_options(time_grid_s=Real(0.0, low_open=True, allow_none=True, unit="seconds"), gpu_free_s=GPU_FREE_S)
 def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,
              gpu_free_s: float = 0.0) -> SolveResult:
     """OG plan: the best contiguous grouping of the deadline order (see the module docstring).
@@ -148,8 +143,8 @@ def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,
     ``time_grid_s`` None solves exactly; q > 0 rounds finish times down to multiples of q
     (a feasible plan, possibly costlier). Status "optimal" when the plan is optimal for P0
     (alpha = 0, equal deadlines, no binding batch cap, no grid), "feasible" otherwise,
-    "infeasible" when some user misses its deadline in every grouping (it runs all-local and
-    is listed). ``gpu_free_s`` H (absolute seconds, >= 0): the GPU is busy with committed work
+    "partial" when some user misses its deadline in every grouping (it runs all-local and
+    is listed; the plan serves the others). ``gpu_free_s`` H (absolute seconds, >= 0): the GPU is busy with committed work
     until H; offloading at s needs max(rho_k + a_k(s), H) + R[s+1] <= F_g and every batch starts
     at or after H (the default 0: an idle GPU).
 
@@ -162,8 +157,7 @@ def solve_og(instance: CoInferenceInstance, *, time_grid_s: float | None = None,
     inst = instance
     if not isinstance(inst, CoInferenceInstance):
         raise InvalidInputError("instance", f"must be a CoInferenceInstance, got {type(inst).__name__}")
-    q = _grid(time_grid_s)
-    H = check_gpu_free(gpu_free_s)
+    q, H = time_grid_s, gpu_free_s
     inputs = OGInputs(inst, H)
     K, N = inst.n_users, inst.n_subtasks
     t1 = time.perf_counter()

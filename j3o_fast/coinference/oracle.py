@@ -17,10 +17,11 @@ import time
 
 import numpy as np
 
+from .._validate import check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import CoInferenceInstance
-from .ipssa import check_gpu_free
+from .ipssa import GPU_FREE_S
 from .plan import Batch, make_result
 
 MAX_USERS = 4
@@ -109,13 +110,14 @@ class _Search:
         return None
 
 
+@check_options(gpu_free_s=GPU_FREE_S)
 def solve_oracle(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> SolveResult:
     """The exact optimum of P0 for K <= 4 users and N <= 4 sub-tasks, by exhaustive search.
 
     Partition vectors s in {0..N}^K are tried in order of (users that miss their deadline,
     total energy sum_k E_k(s_k), then larger s first); the first whose offloaded users admit a
     feasible batch sequence is optimal. When no vector serves everyone, users that miss their
-    deadline run all-local and are listed (status "infeasible"): the oracle serves as many users
+    deadline run all-local and are listed (status "partial"): the oracle serves as many users
     as any plan can and, among those plans, spends the least energy. Larger instances raise
     InvalidInputError. ``gpu_free_s`` H (absolute seconds, >= 0): the GPU is busy with
     committed work until H, so no batch starts before H (the default 0: an idle GPU).
@@ -132,7 +134,7 @@ def solve_oracle(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> S
     t0 = time.perf_counter()
     inst = instance
     K, N = inst.n_users, inst.n_subtasks
-    H = check_gpu_free(gpu_free_s)
+    H = gpu_free_s
     if K > MAX_USERS or N > MAX_SUBTASKS:
         raise InvalidInputError("instance", f"the exhaustive oracle is limited to K <= {MAX_USERS} users and "
                                             f"N <= {MAX_SUBTASKS} sub-tasks, got K = {K}, N = {N}")

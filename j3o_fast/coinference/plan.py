@@ -67,9 +67,9 @@ class Batch:
 class CoInferencePlan:
     """Partition s_k per user (K,), the edge batches in start order, and E_k(s_k) per user (K,).
 
-    ``feasible`` is the solver's claim that every constraint of P0 holds (``verify_plan`` checks
+    ``feasible`` is the solver's claim that every constraint of P0 holds (``verify`` checks
     it); ``infeasible_users`` are users no plan could serve: they run locally (s_k = N) and count
-    as deadline violations.
+    as deadline violations. A plan that lists them is still usable (status "partial").
     """
 
     partition: np.ndarray
@@ -124,15 +124,17 @@ def make_result(instance, method: str, partition, batches, *, runtime_s: float, 
                 phase_times=None) -> SolveResult:
     """Wrap a partition and batches into a ``SolveResult`` with energy E_k(s_k) from ``instance``.
 
-    Status: "infeasible" when ``infeasible_users`` is non-empty, else "optimal" if ``exact``,
-    else "feasible"; the objective is sum_k E_k(s_k) in joules.
+    Status: "partial" when ``infeasible_users`` is non-empty (a usable plan that leaves them
+    unserved: they run all-local and miss their deadlines), else "optimal" if ``exact``, else
+    "feasible"; the objective is sum_k E_k(s_k) in joules. "infeasible" (no usable plan) never
+    arises here: all-local is always a plan.
     """
     part = np.asarray(partition, dtype=np.int64)
     energy = instance.energy[np.arange(instance.n_users), part]
     infeasible = tuple(sorted({int(u) for u in infeasible_users}))
     plan = CoInferencePlan(partition=part, batches=tuple(batches), energy_j=energy,
                            feasible=not infeasible, infeasible_users=infeasible)
-    status = "infeasible" if infeasible else ("optimal" if exact else "feasible")
+    status = "partial" if infeasible else ("optimal" if exact else "feasible")
     return SolveResult(method=method, status=status, objective=plan.total_energy_j, decision=plan,
                        runtime_s=float(runtime_s), message=message, iterations=iterations,
                        phase_times=phase_times or {})

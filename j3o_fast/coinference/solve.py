@@ -1,4 +1,4 @@
-"""One entry point for every co-inference method: ``solve(instance, method, **options)``.
+"""One entry point for every co-inference method: ``solve(instance, method="og", **options)``.
 
 Methods: "ip-ssa", "ip-ssa-min" (IP-SSA at the minimum absolute deadline), "og", "lc", "fo",
 "ip-no-batch", "oracle" (exact, K <= 4 and N <= 4). Each returns a ``SolveResult`` whose
@@ -56,8 +56,22 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
 }
 
 
-def solve(instance: CoInferenceInstance, method: str, **options) -> SolveResult:
-    """Run ``method`` on ``instance`` with its keyword ``options`` (e.g. ``variant`` for ip-ssa).
+def option_target(method: str) -> Callable[..., SolveResult]:
+    """The function whose signature lists ``method``'s options and whose ``option_rules``
+    (``_validate.check_options``) declare their checks; it imports the method's module.
+    ip-ssa-min takes IP-SSA's options but ``deadline``, which it sets itself.
+
+    >>> sorted(option_target("og").option_rules)
+    ['gpu_free_s', 'time_grid_s']
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    return _function(method)
+
+
+def solve(instance: CoInferenceInstance, method: str = "og", **options) -> SolveResult:
+    """Run ``method`` (default OG) on ``instance`` with its keyword ``options`` (e.g. ``variant``
+    for ip-ssa).
 
     Unknown methods and options a method does not take raise InvalidInputError. Every method
     takes ``gpu_free_s``, the absolute time from which the GPU is free (default 0).

@@ -61,9 +61,12 @@ class _Found:
         return tuple(Violation(c, *self.items[c]) for c in CHECKS if c in self.items)
 
 
-def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float = DEFAULT_TOL, *,
-                gpu_free_s: float = 0.0) -> PlanReport:
-    """Check ``plan`` against P0 and recompute its energy.
+def verify(instance: CoInferenceInstance, decision: CoInferencePlan, *, tol: float = DEFAULT_TOL,
+           gpu_free_s: float = 0.0) -> PlanReport:
+    """Check the plan ``decision`` against P0 and recompute its energy.
+
+    The same shape as ``placement.verify``: the instance, the decision of a ``SolveResult``,
+    then keyword-only ``tol`` and the domain's own options.
 
     Checks: coverage (every offloaded user k in exactly one batch for each n in s_k+1..N, and in
     no batch of a sub-task it runs itself), readiness (k's first batch starts at or after
@@ -83,13 +86,13 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
     >>> from j3o_fast.coinference.baselines import solve_lc
     >>> from j3o_fast.coinference.profiles import generate
     >>> inst = generate("mobilenetv2", 3, deadline_s=0.05)
-    >>> bool(verify_plan(inst, solve_lc(inst).decision))
+    >>> bool(verify(inst, solve_lc(inst).decision))
     True
     """
-    inst = instance
+    inst, plan = instance, decision
     K, N = inst.n_users, inst.n_subtasks
     if not isinstance(plan, CoInferencePlan):
-        raise InvalidInputError("plan", f"must be a CoInferencePlan, got {type(plan).__name__}")
+        raise InvalidInputError("decision", f"must be a CoInferencePlan, got {type(plan).__name__}")
     if plan.n_users != K:
         raise InvalidInputError("partition", f"must have {K} entries (one per user), got {plan.n_users}")
     s = plan.partition
@@ -190,6 +193,19 @@ def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float
     return PlanReport(ok=not violations, energy_j=float(energy.sum()), violations=violations, finish_s=finish, tol=tol)
 
 
+def verify_plan(instance: CoInferenceInstance, plan: CoInferencePlan, tol: float = DEFAULT_TOL, *,
+                gpu_free_s: float = 0.0) -> PlanReport:
+    """Alias of ``verify`` kept for existing callers (``tol`` may be passed by position here).
+
+    >>> from j3o_fast.coinference.baselines import solve_lc
+    >>> from j3o_fast.coinference.profiles import generate
+    >>> inst = generate("mobilenetv2", 3, deadline_s=0.05)
+    >>> bool(verify_plan(inst, solve_lc(inst).decision, 1e-9))
+    True
+    """
+    return verify(instance, plan, tol=tol, gpu_free_s=gpu_free_s)
+
+
 @dataclass(frozen=True, eq=False)
 class Verdict:
     """The one decision on a plan, shared by ``solve``, ``verify`` and the sweep.
@@ -212,14 +228,15 @@ class Verdict:
 
 
 def plan_verdict(inst: CoInferenceInstance, plan: CoInferencePlan, *, tol: float = DEFAULT_TOL) -> Verdict:
-    """``verify_plan`` and the rule above: accepted iff ok, or only listed users are late.
+    """``verify`` and the rule above: accepted iff ok, or only listed users are late (the
+    plan's status is then "partial").
 
     >>> from j3o_fast.coinference import generate, solve_og
     >>> inst = generate("mobilenetv2", 4, seed=0)
     >>> plan_verdict(inst, solve_og(inst).decision).accepted
     True
     """
-    report = verify_plan(inst, plan, tol=tol)
+    report = verify(inst, plan, tol=tol)
     if report.ok:
         return Verdict(True, False, report)
     late = set(np.nonzero(report.finish_s > inst.absolute_deadline

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._validate import int_option
+from .._validate import Seed, check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult
 from .instance import PlacementInstance
@@ -43,36 +43,41 @@ def _greedy_at_zero(instance: PlacementInstance, clients: bool, edges: bool):
     return on.x, on.y
 
 
+@check_options()
 def solve_accuracy_greedy(instance: PlacementInstance) -> SolveResult:
     t0 = time.perf_counter()
     x, y = _greedy_at_zero(instance, clients=True, edges=True)
     return _finish("accuracy-greedy", instance, x, y, t0)
 
 
+@check_options()
 def solve_local_only(instance: PlacementInstance) -> SolveResult:
     t0 = time.perf_counter()
     x, y = _greedy_at_zero(instance, clients=True, edges=False)
     return _finish("local-only", instance, x, y, t0, cloud=False)
 
 
+@check_options()
 def solve_edge_only(instance: PlacementInstance) -> SolveResult:
     t0 = time.perf_counter()
     x, y = _greedy_at_zero(instance, clients=False, edges=True)
     return _finish("edge-only", instance, x, y, t0, cloud=False)
 
 
+@check_options()
 def solve_cloud_only(instance: PlacementInstance) -> SolveResult:
     t0 = time.perf_counter()
     N, E, M = instance.n_clients, instance.n_edges, instance.n_models
     return _finish("cloud-only", instance, np.zeros((N, M), bool), np.zeros((E, M), bool), t0)
 
 
+@check_options(seed=Seed())
 def solve_random(instance: PlacementInstance, *, seed=0) -> SolveResult:
     """Each client and edge takes models in a random order (seeded) while they fit memory and,
     at edges in window mode, the fixed batch time."""
     t0 = time.perf_counter()
     inst = instance
-    rng = np.random.default_rng(int_option(seed, "seed", low=0))
+    rng = np.random.default_rng(seed)
     N, E, M = inst.n_clients, inst.n_edges, inst.n_models
     x = np.zeros((N, M), bool)
     y = np.zeros((E, M), bool)

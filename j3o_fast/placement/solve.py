@@ -36,6 +36,18 @@ METHODS: dict[str, Callable[..., SolveResult]] = {
 FORWARDS_TO_J3O = ("single-task", "j3o-unaware")
 
 
+def option_target(method: str) -> Callable[..., SolveResult]:
+    """The function whose signature lists ``method``'s options and whose ``option_rules``
+    (``_validate.check_options``) declare their checks: J3O for the methods that forward to it.
+
+    >>> option_target("j3o-unaware") is solve_j3o
+    True
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    return solve_j3o if method in FORWARDS_TO_J3O else METHODS[method]
+
+
 def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveResult:
     """Run ``method`` on ``instance`` with its keyword ``options``.
 
@@ -51,7 +63,7 @@ def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveR
         raise InvalidInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     func = METHODS[method]
     # single-task and j3o-unaware hand their options to J3O: check them against J3O's signature
-    takes = solve_j3o if method in FORWARDS_TO_J3O else func
+    takes = option_target(method)
     try:
         inspect.signature(takes).bind(instance, **options)
     except TypeError as exc:
