@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2)
 
 @pytest.mark.parametrize("family", ["nyu", "taskonomy"])
 def test_bench_j3o_vs_mip_50_clients(benchmark, family):
-    instances = [generate(family, 50, 2, seed) for seed in SEEDS]
+    instances = [generate(family, 50, 2, seed=seed) for seed in SEEDS]
     # One thread each, so the ratio compares algorithms, not core counts.
     solve_j3o(instances[0], threads=1)  # JIT and caches warm, outside the timer
     results = benchmark.pedantic(lambda: [solve_j3o(inst, threads=1) for inst in instances], rounds=3, iterations=1)
@@ -49,8 +49,8 @@ def test_bench_j3o_vs_mip_50_clients(benchmark, family):
 
 @pytest.mark.parametrize("window", [None, 0.05], ids=["no-batching", "window"])
 def test_bench_j3o_10000_clients(benchmark, window):
-    inst = generate("taskonomy", 10_000, 20, 0, window=window)
-    solve_j3o(generate("taskonomy", 50, 2, 0, window=window))  # JIT warm
+    inst = generate("taskonomy", 10_000, 20, seed=0, window=window)
+    solve_j3o(generate("taskonomy", 50, 2, seed=0, window=window))  # JIT warm
     res = benchmark.pedantic(lambda: solve_j3o(inst), rounds=1, iterations=1)
     assert verify(inst, res.decision, claimed_objective=res.objective).ok
     phases = {k: round(v, 3) for k, v in res.phase_times.items()}
@@ -64,9 +64,9 @@ from j3o_fast.placement import generate, verify
 from j3o_fast.placement.j3o import solve_j3o
 n, e, window = int(sys.argv[1]), int(sys.argv[2]), (None if sys.argv[3] == "none" else float(sys.argv[3]))
 t0 = time.perf_counter()
-solve_j3o(generate("taskonomy", 20, 1, 0, window=window))
+solve_j3o(generate("taskonomy", 20, 1, seed=0, window=window))
 first = time.perf_counter() - t0
-inst = generate("taskonomy", n, e, 0, window=window)
+inst = generate("taskonomy", n, e, seed=0, window=window)
 res = solve_j3o(inst)
 ok = verify(inst, res.decision).ok
 print(json.dumps(dict(first_call_s=first, runtime_s=res.runtime_s, objective=res.objective, ok=ok,
@@ -110,8 +110,8 @@ def test_bench_first_call_compilation(benchmark, tmp_path):
 @pytest.mark.parametrize("n_clients,n_edges", [(200, 2), (1000, 5)], ids=["N200", "N1000"])
 @pytest.mark.parametrize("family", ["nyu", "taskonomy", "random"])
 def test_bench_j3o_vs_lp_bound(benchmark, family, n_clients, n_edges, window):
-    inst = generate(family, n_clients, n_edges, 0, window=window)
-    solve_j3o(generate(family, 20, 1, 0, window=window))
+    inst = generate(family, n_clients, n_edges, seed=0, window=window)
+    solve_j3o(generate(family, 20, 1, seed=0, window=window))
     res = benchmark.pedantic(lambda: solve_j3o(inst), rounds=1, iterations=1)
     t0 = time.perf_counter()
     bound = lp_upper_bound(inst, threads=1)

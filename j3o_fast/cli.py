@@ -27,7 +27,7 @@ from .sweep.study import MAX_COUNT, MAX_DEVICE_SLOTS, MAX_SIZE
 def _placement_generate(args) -> int:
     from .placement.families import generate
 
-    inst = generate(args.family, args.clients, args.edges, args.seed, window=args.window)
+    inst = generate(args.family, args.clients, args.edges, seed=args.seed, window=args.window)
     pio.save_instance(inst, args.output)
     print(f"wrote {args.output}: {inst.name} ({inst.n_clients} clients, {inst.n_edges} edges, "
           f"{inst.n_models} models, {inst.n_tasks} tasks)")
@@ -167,7 +167,7 @@ def _coinference_solve(inst_doc: dict, args) -> int:
     if not verdict.accepted:
         print(verdict.report.summary())
     if args.output:
-        cio.save_plan(result, args.output)
+        cio.save_solution(result, args.output)
         print(f"wrote {args.output}")
     return 0 if verdict.accepted else 1
 
@@ -244,7 +244,7 @@ def _online_write(args, result, outcome, pair: list, extra: dict) -> None:
     jf.write_json_atomic(doc, args.output, indent=2)
     if pair:
         cio.save_instance(outcome[0], pair[0])
-        cio.save_plan(outcome[1], pair[1])
+        cio.save_solution(outcome[1], pair[1])
     r = result
     print(f"{extra['policy']} ({extra['planner']}): {r.tasks} tasks, {r.energy_per_task_j * 1e3:.4g} mJ per task, "
           f"saving {r.saving:.1%}, {r.violations} violations, mean wait {r.mean_wait_s * 1e3:.3g} ms, "

@@ -50,7 +50,7 @@ OPS = ("replace", "scale", "scale", "scale", "delete", "add", "duplicate", "nest
 def valid(tmp_path_factory):
     """{format: (document, the exercise of a loaded file)} for every format, and the work folder."""
     folder = tmp_path_factory.mktemp("fuzz")
-    pinst = generate_placement("nyu", 5, 2, 1, window=0.05)
+    pinst = generate_placement("nyu", 5, 2, seed=1, window=0.05)
     psol = solve_placement(pinst, "local-only")
     cinst = generate_coinference("mobilenetv2", 5, seed=1, alpha=0.1)
     plan = solve_coinference(cinst, "og")

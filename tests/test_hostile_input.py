@@ -33,7 +33,7 @@ root_reads_anything = pytest.mark.skipif(ROOT, reason="root can read and write a
 @pytest.fixture
 def files(tmp_path):
     """Valid files of every format: placement instance, co-inference instance and plan, online trace."""
-    pinst = generate_placement("nyu", 4, 1, 0)
+    pinst = generate_placement("nyu", 4, 1, seed=0)
     pio.save_instance(pinst, tmp_path / "p.json")
     cinst = generate_coinference("mobilenetv2", 4, seed=0)
     cio.save_instance(cinst, tmp_path / "c.json")

@@ -18,7 +18,7 @@ def shares(inst, sol):
 @pytest.mark.parametrize("window", [None, 0.05], ids=["no-batching", "window"])
 @pytest.mark.parametrize("family", ["nyu", "taskonomy", "random"])
 def test_every_method_verifies(family, window):
-    inst = generate(family, 15, 2, 1, window=window)
+    inst = generate(family, 15, 2, seed=1, window=window)
     for method in METHODS:
         if method == "j3o-unaware" and window is None:
             continue
@@ -29,7 +29,7 @@ def test_every_method_verifies(family, window):
 
 
 def test_baselines_keep_to_their_rules():
-    inst = generate("nyu", 20, 2, 2, window=0.05)
+    inst = generate("nyu", 20, 2, seed=2, window=0.05)
     cloud = solve(inst, "cloud-only").decision
     assert not cloud.client_models.any() and not cloud.edge_models.any()
     local = solve(inst, "local-only").decision
@@ -42,14 +42,14 @@ def test_baselines_keep_to_their_rules():
 
 
 def test_exact_is_best():
-    inst = generate("taskonomy", 12, 1, 3, window=0.05)
+    inst = generate("taskonomy", 12, 1, seed=3, window=0.05)
     opt = solve(inst, "mip").objective
     for method in METHODS:
         assert solve(inst, method).objective <= opt + 1e-7, method
 
 
 def test_random_is_seeded():
-    inst = generate("nyu", 10, 1, 0)
+    inst = generate("nyu", 10, 1, seed=0)
     a, b, c = (solve(inst, "random", seed=s) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.decision.client_models, b.decision.client_models)
     assert not np.array_equal(a.decision.client_models, c.decision.client_models)
@@ -57,19 +57,19 @@ def test_random_is_seeded():
 
 def test_batching_awareness_pays():
     """On window instances with hundreds of clients per edge, planning for batching beats ignoring it."""
-    inst = generate("taskonomy", 200, 1, 0, window=0.05)
+    inst = generate("taskonomy", 200, 1, seed=0, window=0.05)
     aware, unaware = solve(inst, "j3o"), solve(inst, "j3o-unaware")
     assert aware.objective > unaware.objective
 
 
 def test_accuracy_greedy_uses_the_edges():
-    inst = generate("nyu", 30, 1, 4, window=0.05)
+    inst = generate("nyu", 30, 1, seed=4, window=0.05)
     res = solve(inst, "accuracy-greedy")
     assert res.decision.edge_models.any() and routing_usage(inst, res.decision).edge_load.sum() > 0
 
 
 def test_errors():
-    inst = generate("nyu", 5, 1, 0)
+    inst = generate("nyu", 5, 1, seed=0)
     with pytest.raises(InvalidInputError, match="method: must be one of j3o, mip"):
         solve(inst, "magic")
     with pytest.raises(InvalidInputError, match="options: mip: got an unexpected keyword argument 'colour'"):

@@ -21,7 +21,7 @@ def test_same_seed_same_instance(family):
 
 def test_seed_sequence_accepted():
     ss = np.random.default_rng(0).bit_generator.seed_seq.spawn(2)
-    a, b = (generate("nyu", 5, 1, s) for s in ss)
+    a, b = (generate("nyu", 5, 1, seed=s) for s in ss)
     assert not np.array_equal(a.rate, b.rate)
 
 

@@ -31,7 +31,7 @@ def test_kernel_equals_twin_random(seed):
     rng = np.random.default_rng(seed)
     family = ["nyu", "taskonomy", "random"][seed % 3]
     window = None if seed % 2 else 0.05
-    inst = generate(family, int(rng.integers(1, 12)), int(rng.integers(1, 4)), seed, window=window)
+    inst = generate(family, int(rng.integers(1, 12)), int(rng.integers(1, 4)), seed=seed, window=window)
     assert_usage_equal(inst, random_solution(inst, rng, int(rng.integers(0, 60))))
 
 
@@ -39,11 +39,11 @@ def test_kernel_equals_twin_random(seed):
 def test_kernel_equals_twin_edge_cases(case):
     rng = np.random.default_rng(1)
     if case == "one-client-one-task":
-        inst = generate("random", 1, 1, 4, n_tasks=1, n_models=2)
+        inst = generate("random", 1, 1, seed=4, n_tasks=1, n_models=2)
     elif case == "zero-rates":
-        inst = generate("nyu", 5, 2, 3, task_absent_probability=0.9)
+        inst = generate("nyu", 5, 2, seed=3, task_absent_probability=0.9)
     else:
-        inst = generate("nyu", 4, 1, 9, window=0.1)
+        inst = generate("nyu", 4, 1, seed=9, window=0.1)
     sol = random_solution(inst, rng, 10)
     if case == "no-routes":
         sol = PlacementSolution(sol.client_models, sol.edge_models, Routes.empty(), Routes.empty(), sol.cloud, sol.drop)
@@ -54,7 +54,7 @@ def test_kernel_equals_twin_edge_cases(case):
 
 
 def test_out_of_range_entry_is_reported_not_read():
-    inst = generate("nyu", 3, 1, 0)
+    inst = generate("nyu", 3, 1, seed=0)
     sol = PlacementSolution.all_dropped(3, 1, inst.n_models, 3)
     bad = PlacementSolution(sol.client_models, sol.edge_models, Routes.empty(),
                             Routes([0, 1], [0, 0], [0, inst.n_models], [0.5, 0.5]), sol.cloud, sol.drop)
@@ -63,7 +63,7 @@ def test_out_of_range_entry_is_reported_not_read():
 
 
 def test_solution_for_other_instance_is_refused():
-    inst = generate("nyu", 3, 1, 0)
+    inst = generate("nyu", 3, 1, seed=0)
     other = PlacementSolution.all_dropped(4, 1, inst.n_models, 3)
     with pytest.raises(InvalidInputError, match="solution: is for 4 clients but the instance has 3"):
         routing_usage(inst, other)

@@ -20,7 +20,7 @@ def test_relaxed_usage_equals_twin(seed):
     rng = np.random.default_rng(seed)
     family = ["nyu", "taskonomy", "random"][seed % 3]
     window = 0.05 if seed % 2 else None
-    inst = generate(family, int(rng.integers(1, 40)), int(rng.integers(1, 4)), seed, window=window)
+    inst = generate(family, int(rng.integers(1, 40)), int(rng.integers(1, 4)), seed=seed, window=window)
     cands = build_candidates(inst)
     on = greedy_onload(inst, cands, random_prices(inst, rng), cloud_available=bool(seed % 3))
     got = relaxed_usage(inst, cands, on)
@@ -31,7 +31,7 @@ def test_relaxed_usage_equals_twin(seed):
 
 
 def test_relaxed_usage_one_client_one_task():
-    inst = generate("random", 1, 1, 3, n_tasks=1, n_models=2, window=0.1)
+    inst = generate("random", 1, 1, seed=3, n_tasks=1, n_models=2, window=0.1)
     cands = build_candidates(inst)
     on = greedy_onload(inst, cands, Prices.zeros(inst), cloud_available=False)
     got = relaxed_usage(inst, cands, on)
@@ -41,7 +41,7 @@ def test_relaxed_usage_one_client_one_task():
 
 
 def test_dual_update_is_a_convex_combination():
-    inst = generate("nyu", 5, 2, 0, window=0.05)
+    inst = generate("nyu", 5, 2, seed=0, window=0.05)
     rng = np.random.default_rng(0)
     old, duals = random_prices(inst, rng), random_prices(inst, rng)
     new = dual_update(old, duals, 0.3)
@@ -52,7 +52,7 @@ def test_dual_update_is_a_convex_combination():
 
 
 def test_subgradient_update_raises_prices_of_overused_rows_only():
-    inst = generate("nyu", 4, 1, 0)
+    inst = generate("nyu", 4, 1, seed=0)
     zero = Prices.zeros(inst)
     usage = Prices(np.array([2.0, 0.5, 1.0, 0.0]), np.ones(4), np.array([3.0]), np.array([0.2]), np.zeros((1, 28)))
     new = subgradient_update(zero, usage, 0.5)

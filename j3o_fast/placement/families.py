@@ -14,6 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .._validate import Seed
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
 
@@ -126,14 +127,14 @@ def _check_params(family: str, params: dict) -> dict:
     return merged
 
 
-def generate(family: str, n_clients: int, n_edges: int | None = None, seed=0, *, window: float | None = None,
+def generate(family: str, n_clients: int, n_edges: int | None = None, *, seed=0, window: float | None = None,
              **params) -> PlacementInstance:
     """Draw one placement instance of ``family`` ('nyu', 'taskonomy' or 'random').
 
     ``n_edges`` defaults to one edge per 25 clients; ``window`` is the edge batching window W in
-    seconds (None: no batching); ``seed`` is an int or a numpy SeedSequence; ``params`` override
-    the ranges in DEFAULTS (and RANDOM_DEFAULTS for 'random'). The same arguments give the same
-    instance on every machine.
+    seconds (None: no batching); ``seed`` (keyword-only, as every seed of the package) is an
+    integer >= 0 or a numpy SeedSequence; ``params`` override the ranges in DEFAULTS (and
+    RANDOM_DEFAULTS for 'random'). The same arguments give the same instance on every machine.
 
     >>> inst = generate("nyu", n_clients=50, n_edges=2, seed=7)
     >>> inst.n_tasks, inst.n_clients, inst.n_edges
@@ -149,6 +150,8 @@ def generate(family: str, n_clients: int, n_edges: int | None = None, seed=0, *,
         raise InvalidInputError("n_edges", f"must be an integer >= 1, got {n_edges!r}")
     if window is not None and not (np.isfinite(window) and window > 0):
         raise InvalidInputError("window", f"must be > 0 seconds or None, got {window!r}")
+    if not isinstance(seed, np.random.SeedSequence):
+        Seed()(seed, "seed")
     p = _check_params(family, params)
     rng = np.random.default_rng(seed)
 
