@@ -1,9 +1,12 @@
 """Affine batch latency of an edge GPU: latency(b) = beta + alpha*b for batches of b <= cap items.
 
-Shared by both domains: the co-inference model of coinference.md (te[n](b) = beta[n] +
-alpha[n]*b per sub-task) and the placement model of placement.md (tau0[m] + tau1[m]*b per
-model on the reference GPU). Measured (batch size, latency) tables are fitted by non-negative
-least squares with a reported fit quality.
+The one batch-latency model of both domains: the co-inference model of coinference.md
+(te[n](b) = beta[n] + alpha[n]*b per sub-task, one cap ``max_batch``) and the placement model of
+placement.md (tau0[m] + tau1[m]*b per model on the reference GPU, a cap per model). Both
+domains' generators describe their edge GPU as ``AffineBatchLatency`` models and turn them into
+instance arrays here: ``coinference.profiles`` with ``to_coinference_edge``, the placement
+families with ``to_placement_tau``; measured (batch size, latency) tables enter the same way
+through ``fit_affine`` (non-negative least squares with a reported fit quality).
 
 Examples
 --------
@@ -207,6 +210,42 @@ def _nnls_affine(b: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return candidates[int(np.argmin(cost))]
 
 
+def _models(models, kinds=(AffineBatchLatency, AffineFit)) -> list:
+    """A list of AffineBatchLatency from models or fits (one, or a sequence), each checked."""
+    if isinstance(models, kinds):
+        models = [models]
+    models = [m.model if isinstance(m, AffineFit) else m for m in models]
+    if not models:
+        raise InvalidInputError("models", "must hold at least one model, got []")
+    for i, m in enumerate(models):
+        if not isinstance(m, AffineBatchLatency):
+            raise InvalidInputError(f"models[{i}]", f"must be an AffineBatchLatency or AffineFit, got {m!r}")
+    return models
+
+
+def to_coinference_edge(models) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``edge_beta_s``, ``edge_alpha_s`` and ``max_batch`` of a co-inference instance.
+
+    ``models[n-1]`` (AffineBatchLatency or AffineFit) is sub-task n on the edge GPU, so
+    te[n](b) = beta[n] + alpha[n]*b. Co-inference needs beta > 0 (every batch takes a fixed
+    time) and has one batch cap for all sub-tasks: the smallest cap of the models (None when
+    none has one).
+
+    >>> beta, alpha, cap = to_coinference_edge([AffineBatchLatency(0.004, 0.0005, 32),
+    ...                                         AffineBatchLatency(0.002, 0.0, None)])
+    >>> beta.tolist(), alpha.tolist(), cap
+    ([0.004, 0.002], [0.0005, 0.0], 32)
+    """
+    models = _models(models)
+    for i, m in enumerate(models):
+        if m.beta_s <= 0:
+            raise InvalidInputError(f"models[{i}].beta_s", f"co-inference needs beta > 0, got {m.beta_s!r}")
+    beta = np.array([m.beta_s for m in models])
+    alpha = np.array([m.alpha_s for m in models])
+    caps = [m.max_batch for m in models if m.max_batch is not None]
+    return beta, alpha, (min(caps) if caps else None)
+
+
 def to_placement_tau(models, *, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-model ``batch_tau0_s``, ``batch_tau1_s``, ``max_batch`` of a placement instance.
 
@@ -219,16 +258,10 @@ def to_placement_tau(models, *, speed: float = 1.0) -> tuple[np.ndarray, np.ndar
     >>> tau0.tolist(), tau1.tolist(), cap.tolist()
     ([0.008], [0.001], [32])
     """
-    if isinstance(models, (AffineBatchLatency, AffineFit)):
-        models = [models]
     if isinstance(speed, bool) or not isinstance(speed, numbers.Real) or not (is_finite(speed) and speed > 0):
         raise InvalidInputError("speed", f"must be a finite number > 0, got {speed!r}")
-    models = [m.model if isinstance(m, AffineFit) else m for m in models]
-    if not models:
-        raise InvalidInputError("models", "must hold at least one model, got []")
+    models = _models(models)
     for i, m in enumerate(models):
-        if not isinstance(m, AffineBatchLatency):
-            raise InvalidInputError(f"models[{i}]", f"must be an AffineBatchLatency or AffineFit, got {m!r}")
         if m.alpha_s <= 0:
             raise InvalidInputError(f"models[{i}].alpha_s", f"placement needs tau1 > 0, got {m.alpha_s!r}")
         if m.max_batch is None:

@@ -98,3 +98,37 @@ def test_random_instance():
     assert (a.deadline_s == 0.12).all() and not a.constant_latency and a.max_batch == 2 and (a.release_s > 0).all()
     with pytest.raises(InvalidInputError, match=r"^n_subtasks: must be an integer >= 1, got 0$"):
         random_instance(2, 0)
+
+
+def test_one_batch_latency_model_for_both_domains():
+    """The same AffineBatchLatency gives the same batch latency as co-inference te[n](b) and as
+    placement tau0 + tau1*b, and both generators take their tables from it."""
+    from j3o_fast.batching import AffineBatchLatency, AffineFit, fit_affine, to_coinference_edge, to_placement_tau
+    from j3o_fast.coinference.profiles import edge_latency_models
+
+    models = [AffineBatchLatency(0.004, 0.0005, 32), AffineBatchLatency(0.002, 0.001, 16)]
+    beta, alpha, cap = to_coinference_edge(models)
+    tau0, tau1, caps = to_placement_tau(models)
+    b = np.arange(1, 17)
+    for n, m in enumerate(models):
+        assert np.allclose(beta[n] + alpha[n] * b, m(b), rtol=1e-15)
+        assert np.allclose(tau0[n] + tau1[n] * b, m(b), rtol=1e-15)
+    assert cap == 16 and caps.tolist() == [32, 16]
+    fit = fit_affine([1, 2, 4, 8], [0.0045, 0.005, 0.006, 0.008])
+    assert isinstance(fit, AffineFit) and to_coinference_edge(fit)[0].tolist() == [fit.model.beta_s]
+
+    inst = generate("mobilenetv2", 3, alpha=0.05, seed=2)
+    beta, alpha, cap = to_coinference_edge(edge_latency_models(MOBILENETV2, 0.05))
+    assert np.array_equal(inst.edge_beta_s, beta) and np.array_equal(inst.edge_alpha_s, alpha) and cap is None
+
+
+@pytest.mark.parametrize("models, path", [([], "models"), ([0.1], "models[0]"),
+                                          ("beta0", "models[0].beta_s")])
+def test_to_coinference_edge_refuses_by_name(models, path):
+    from j3o_fast.batching import AffineBatchLatency, to_coinference_edge
+
+    if models == "beta0":
+        models = [AffineBatchLatency(0.0, 0.001)]   # co-inference needs a fixed time per batch
+    with pytest.raises(InvalidInputError) as info:
+        to_coinference_edge(models)
+    assert info.value.path == path

@@ -90,3 +90,15 @@ def test_optimum_is_constrained():
     assert client_memory >= 0.6 * count, f"client memory binds in {client_memory}/{count}"
     assert edge_memory >= 0.25 * count, f"edge memory binds in {edge_memory}/{count}"
     assert capacity >= 0.9 * count, f"a capacity row binds in {capacity}/{count}"
+
+
+@pytest.mark.parametrize("family", ["nyu", "taskonomy"])
+def test_library_latency_is_the_shared_batch_model(family):
+    """The library's tau0, tau1 and max_batch come from AffineBatchLatency models (batching.py)."""
+    from j3o_fast.batching import AffineBatchLatency
+
+    inst = generate(family, 5, 1, seed=0)
+    for m in range(inst.n_models):
+        model = AffineBatchLatency(float(inst.batch_tau0_s[m]), float(inst.batch_tau1_s[m]), int(inst.max_batch[m]))
+        b = np.arange(1, model.max_batch + 1)
+        assert np.array_equal(model(b), inst.batch_tau0_s[m] + inst.batch_tau1_s[m] * b)

@@ -17,8 +17,10 @@ mid-range data-centre GPU at batch size 1, where it is far from saturated) plus 
 ``edge_overhead_s`` per batch and block (default 0.5 ms: kernel launches and weight reads
 that a batch shares), and each further member adds the fraction ``alpha`` of that batch-1
 time (default 0: the constant-latency case in which IP-SSA is optimal; measured GPUs at
-moderate batch sizes show a few per cent per member). ``j3o_fast.batching.fit_affine``
-fits beta/alpha from measured tables instead.
+moderate batch sizes show a few per cent per member). The blocks' latencies are
+``j3o_fast.batching.AffineBatchLatency`` models (``edge_latency_models``), the package's one
+batch-latency model, shared with placement; ``batching.fit_affine`` fits such models to
+measured tables and ``batching.to_coinference_edge`` turns either into instance arrays.
 """
 
 from __future__ import annotations
@@ -128,10 +130,24 @@ class EdgeGPU:
     overhead_s: float = 0.0005
 
 
-def edge_latency_table(profile: Profile, alpha: float = 0.0, gpu: EdgeGPU = EdgeGPU()) -> tuple[np.ndarray, np.ndarray]:
-    """(beta, alpha) per block in seconds: beta[n] = overhead + MAC[n]/edge speed, alpha[n] = alpha*beta[n]."""
+def edge_latency_models(profile: Profile, alpha: float = 0.0, gpu: EdgeGPU = EdgeGPU()) -> list:
+    """One ``AffineBatchLatency`` per block: beta[n] = overhead + MAC[n]/edge speed, alpha[n] = alpha*beta[n].
+
+    >>> [round(m(4), 6) for m in edge_latency_models(MOBILENETV2, 0.1)][:2]
+    [0.000715, 0.000714]
+    """
+    from ..batching import AffineBatchLatency
+
     beta = gpu.overhead_s + profile.gmac / gpu.gmacs
-    return beta, alpha * beta
+    return [AffineBatchLatency(b, a) for b, a in zip(beta.tolist(), (alpha * beta).tolist())]
+
+
+def edge_latency_table(profile: Profile, alpha: float = 0.0, gpu: EdgeGPU = EdgeGPU()) -> tuple[np.ndarray, np.ndarray]:
+    """(beta, alpha) per block in seconds, the instance arrays of ``edge_latency_models``."""
+    from ..batching import to_coinference_edge
+
+    beta, alpha_s, _ = to_coinference_edge(edge_latency_models(profile, alpha, gpu))
+    return beta, alpha_s
 
 
 def _profile(profile) -> Profile:

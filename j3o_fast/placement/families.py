@@ -3,8 +3,10 @@
 ``nyu`` (3 dense-prediction tasks) and ``taskonomy`` (5 tasks) build their model library from
 four backbones (MobileNetV2, ResNet-18/34/50 sizes) times task subsets: a multi-task model shares
 one backbone among its heads, trading about a point of accuracy per extra task for much less
-memory than separate single-task models. ``random`` draws every size and ratio from parameters,
-for scaling studies. Edges get a model-memory budget of a few percent of the library, so memory
+memory than separate single-task models. Each model's batch latency on the reference GPU is a
+``j3o_fast.batching.AffineBatchLatency`` (tau0 + tau1*b, at most max_batch), the batch-latency
+model co-inference uses too, turned into instance arrays by ``batching.to_placement_tau``.
+``random`` draws every size and ratio from parameters, for scaling studies. Edges get a model-memory budget of a few percent of the library, so memory
 binds at clients and edges; compute, uplink, backhaul or GPU time bind in most instances.
 """
 
@@ -15,6 +17,7 @@ from itertools import combinations
 import numpy as np
 
 from .._validate import Seed
+from ..batching import AffineBatchLatency, to_placement_tau
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
 
@@ -70,7 +73,7 @@ def _library(family: str, rng: np.random.Generator) -> dict:
         subsets = [s for k in range(1, K + 1) for s in combinations(range(K), k)]
     else:  # taskonomy: singles, three pairs, one triple, all five
         subsets = [(t,) for t in range(K)] + [(0, 1), (1, 2), (3, 4), (0, 1, 2), tuple(range(K))]
-    names, acc, gflop, mem, tau0, tau1, bmax = [], [], [], [], [], [], []
+    names, acc, gflop, mem, latency = [], [], [], [], []
     base = np.array([b for _, b in tasks])
     for bb, bb_mem, bb_gflop, offset, t0, t1, bm in _BACKBONES:
         for s in subsets:
@@ -84,12 +87,12 @@ def _library(family: str, rng: np.random.Generator) -> dict:
             acc.append(np.clip(a, 0.05, 0.98))
             gflop.append(g)
             mem.append(bb_mem * (1.0 + _HEAD_MEMORY * k))
-            tau0.append(t0 + 0.0005 * (k - 1))
-            tau1.append(t1 * 1.3)
-            bmax.append(bm)
+            # each extra head adds to a batch's fixed time; heads make every query 30% dearer
+            latency.append(AffineBatchLatency(t0 + 0.0005 * (k - 1), t1 * 1.3, bm))
+    tau0, tau1, bmax = to_placement_tau(latency)   # the table is for the reference GPU (speed 1)
     return dict(tasks=tuple(t for t, _ in tasks), model_names=tuple(names), accuracy=np.array(acc),
-                gflop=np.array(gflop), memory_mb=np.array(mem), batch_tau0_s=np.array(tau0),
-                batch_tau1_s=np.array(tau1), max_batch=np.array(bmax))
+                gflop=np.array(gflop), memory_mb=np.array(mem), batch_tau0_s=tau0,
+                batch_tau1_s=tau1, max_batch=bmax)
 
 
 def _random_library(p: dict, rng: np.random.Generator) -> dict:
