@@ -6,8 +6,9 @@ one backbone among its heads, trading about a point of accuracy per extra task f
 memory than separate single-task models. Each model's batch latency on the reference GPU is a
 ``j3o_fast.batching.AffineBatchLatency`` (tau0 + tau1*b, at most max_batch), the batch-latency
 model co-inference uses too, turned into instance arrays by ``batching.to_placement_tau``.
-``random`` draws every size and ratio from parameters, for scaling studies. Edges get a model-memory budget of a few percent of the library, so memory
-binds at clients and edges; compute, uplink, backhaul or GPU time bind in most instances.
+``random`` draws every size and ratio from parameters, for scaling studies. Edges get a
+model-memory budget of a few percent of the library, so memory binds at clients and edges;
+compute, uplink, backhaul or GPU time bind in most instances.
 """
 
 from __future__ import annotations
