@@ -288,7 +288,8 @@ def episode_outcome(episode: Episode):
 
     Users are the trace's tasks in row order, released at their dispatch time with their slack at
     dispatch as relative deadline; the batches are the committed ones at their actual starts.
-    Violations are listed as infeasible users (they run all-local and miss their deadline).
+    Violations are listed as infeasible users (they run all-local and miss their deadline); the
+    result's status is then "partial", a usable plan that leaves them unserved.
     """
     if not episode.done:
         raise RuntimeError("the episode is not over yet")

@@ -155,8 +155,8 @@ def clairvoyant_outcome(trace: OnlineTrace):
 
     Users are the tasks in trace-row order, user i with its device's parameters, release
     rho_i = a_i*Delta (seconds) and relative deadline T_i; computation starts at the release.
-    The plan (``solve_og``) passes ``verify_plan`` except for its listed infeasible users, which
-    run all-local past their deadlines. A trace without tasks raises InvalidInputError.
+    The plan (``solve_og``) passes ``verify`` except for its listed infeasible users, which
+    run all-local past their deadlines (status "partial"). A trace without tasks raises InvalidInputError.
     """
     from ..og import solve_og
 
