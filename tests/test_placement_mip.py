@@ -15,7 +15,7 @@ TINY = dict(n_tasks=2, n_models=3, client_memory_mb=(20.0, 250.0), model_memory_
 
 
 def tiny(seed, window):
-    return generate("random", 2 + seed % 2, 1 + (seed % 5 == 0), seed, window=window, **TINY)
+    return generate("random", 2 + seed % 2, 1 + (seed % 5 == 0), seed=seed, window=window, **TINY)
 
 
 @pytest.mark.parametrize("window", [None, 0.5], ids=["no-batching", "window"])
@@ -71,11 +71,11 @@ def test_time_limit_returns_verified_incumbent():
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises(InvalidInputError, match=message):
-        solve_mip(generate("nyu", 3, 1, 0), **kwargs)
+        solve_mip(generate("nyu", 3, 1, seed=0), **kwargs)
 
 
 def test_no_demand_instance():
-    inst = generate("nyu", 3, 1, 0)
+    inst = generate("nyu", 3, 1, seed=0)
     from dataclasses import replace
 
     empty = replace(inst, rate=np.zeros_like(inst.rate))
@@ -86,7 +86,7 @@ def test_no_demand_instance():
 
 def test_thread_counts_may_change_between_runs():
     """HiGHS sizes its scheduler once per process; asking for other thread counts later still solves."""
-    inst = generate("nyu", 8, 1, 2, window=0.05)
+    inst = generate("nyu", 8, 1, seed=2, window=0.05)
     results = [solve_mip(inst, threads=t) for t in (2, 1, 2)]
     assert [r.status for r in results] == ["optimal"] * 3
     assert results[0].objective == pytest.approx(results[1].objective, abs=1e-9)

@@ -16,7 +16,7 @@ from ..errors import InvalidInputError
 #: demands (payloads, GFLOP per query, model memories, batch latencies, rates) in
 #: (0, MAGNITUDE_MAX] (tau0 and rates may be 0). Every ratio of the program then stays a finite
 #: float64 (at most 1e36); routes whose ratio makes them useless are left out by the solvers
-#: (mip.MAX_ROUTE_COEF). Realistic instances are many orders of magnitude inside.
+#: (program.MAX_ROUTE_COEF). Realistic instances are many orders of magnitude inside.
 CAPACITY_MIN = 1e-12
 MAGNITUDE_MAX = 1e12
 
@@ -51,7 +51,7 @@ class PlacementInstance:
 
     Inside these ranges every method solves and verifies. A route that could carry less than a
     millionth of its pair's queries before using up one capacity (a coefficient above
-    ``mip.MAX_ROUTE_COEF`` in a normalised row, e.g. an uplink of 1e-12 Mbit/s) is not offered
+    ``program.MAX_ROUTE_COEF`` in a normalised row, e.g. an uplink of 1e-12 Mbit/s) is not offered
     to the solvers; that loses at most a millionth of the pair's accuracy.
 
     Examples

@@ -5,7 +5,8 @@ serves one of its requested tasks, y[e,m] only where m fits the edge (and its ba
 time fits, in window mode), l/h only for covered (n,t,m) with rate > 0 and an onloadable m.
 Drop is the slack of the conservation row. Capacity rows are divided by their capacity, so
 every row reads "<= 1" and row duals are the normalised prices of section 3. A route whose
-coefficient in one of those rows exceeds ``MAX_ROUTE_COEF`` is not created (``routable``).
+coefficient in one of those rows exceeds ``program.MAX_ROUTE_COEF`` is not created
+(``program.routable``). The columns' objective and row entries come from program.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .._threads import WorkerPool, resolve_threads
 from .._validate import bool_option, int_option, real_option
 from ..result import SolveResult
 from .instance import PlacementInstance
+from .program import CLOUD, EDGE, LOCAL, cost_unit, route_objective, route_rows, routable
 from .repair import repair_routing
 from .solution import PlacementSolution, Routes
 from .usage import routing_usage
@@ -59,38 +61,6 @@ class PlacementModel:
         return 0, nx, nx + ny, nx + ny + nl, nx + ny + nl + nh
 
 
-#: Largest coefficient of a routing column in a capacity row divided by its capacity. A route
-#: whose coefficient is larger could carry less than 1/MAX_ROUTE_COEF of its pair's queries
-#: before using up that capacity (a link of 1e-300 Mbit/s, a payload of 1e30 Mbit, a batching
-#: window of 1e30 s): it is not offered to the LP, the MIP or J3O, which loses at most that share
-#: of the pair's accuracy (the MIP's default relative gap is of the same size). HiGHS refuses
-#: matrix entries above 1e15, and its simplex fails well below that with rows scaled by their
-#: capacities. Realistic routes use a few capacities at most (the generated families: < 100).
-MAX_ROUTE_COEF = 1e6
-
-
-def routable(*coefficients: np.ndarray) -> np.ndarray:
-    """True for the routes whose every capacity-row coefficient is at most ``MAX_ROUTE_COEF``."""
-    ok = np.ones(np.shape(coefficients[0]), dtype=bool)
-    for c in coefficients:
-        ok &= c <= MAX_ROUTE_COEF
-    return ok
-
-
-def cost_unit(pair_rate: np.ndarray, total_rate: float) -> tuple[float, float]:
-    """LP cost unit and objective scale for routing pairs with these rates (queries/s).
-
-    Costs rate*accuracy are divided by the mean pair rate, so they are of order one whatever the
-    instance size: divided by the total rate they would shrink to ~1/P, and HiGHS' absolute dual
-    tolerance (1e-7) would stop short of the optimum on large instances. The LP value times
-    ``objective_scale`` = unit / total_rate is the pairs' contribution to A (0 without pairs).
-    """
-    if len(pair_rate) == 0:
-        return 1.0, 0.0
-    unit = float(pair_rate.mean())
-    return unit, unit / total_rate
-
-
 def build_model(instance: PlacementInstance) -> PlacementModel:
     """Assemble (P) vectorised as one sparse matrix (see module docstring)."""
     inst = instance
@@ -118,23 +88,20 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     covered = cover[:, pair_task].T                                                       # (P, M)
     l_pair, l_model = np.nonzero(covered & x_ok[pair_client])
     h_pair, h_model = np.nonzero(covered & y_ok[edge_of_pair])
-    # Row coefficients of the routes, per unit of their fraction (rows divided by capacities).
-    up = pair_rate * inst.payload_mbit[pair_task] / inst.client_uplink_mbps[pair_client]
-    back = pair_rate * inst.payload_mbit[pair_task] / inst.edge_backhaul_mbps[edge_of_pair]
-    l_compute = pair_rate[l_pair] * inst.gflop[l_model, pair_task[l_pair]] / inst.client_gflops[pair_client[l_pair]]
-    h_gpu = inst.edge_query_cost[h_model] * pair_rate[h_pair] / inst.edge_speed[edge_of_pair[h_pair]]
-    h_cap = pair_rate[h_pair] * inst.batching_window_s / inst.max_batch[h_model] if inst.batching else h_gpu
-    keep_l = routable(l_compute)
-    keep_h = routable(up[h_pair], h_gpu, h_cap)
+    # Row coefficients and objective of the routes, per unit of their fraction (program.py).
+    l_rows = route_rows(inst, LOCAL, pair_client[l_pair], pair_task[l_pair], l_model, pair_rate[l_pair])
+    h_rows = route_rows(inst, EDGE, pair_client[h_pair], pair_task[h_pair], h_model, pair_rate[h_pair])
+    c_rows = route_rows(inst, CLOUD, pair_client, pair_task, pair_task, pair_rate)
+    keep_l, keep_h = routable(l_rows), routable(h_rows)
     if not keep_l.all():
-        l_pair, l_model, l_compute = l_pair[keep_l], l_model[keep_l], l_compute[keep_l]
+        l_pair, l_model, l_rows = l_pair[keep_l], l_model[keep_l], {k: v[keep_l] for k, v in l_rows.items()}
     if not keep_h.all():
-        h_pair, h_model, h_gpu, h_cap = h_pair[keep_h], h_model[keep_h], h_gpu[keep_h], h_cap[keep_h]
+        h_pair, h_model, h_rows = h_pair[keep_h], h_model[keep_h], {k: v[keep_h] for k, v in h_rows.items()}
     # A pair whose cloud route is not routable keeps its column, fixed at 0, with zero entries.
-    c_dead = ~routable(up, back)
+    c_dead = ~routable(c_rows)
     col_upper = None
     if c_dead.any():
-        up, back = np.where(c_dead, 0.0, up), np.where(c_dead, 0.0, back)
+        c_rows = {k: np.where(c_dead, 0.0, v) for k, v in c_rows.items()}
     nx, ny, nl, nh = len(x_client), len(y_edge), len(l_pair), len(h_pair)
     l0 = nx + ny
     h0 = l0 + nl
@@ -146,9 +113,9 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
 
     unit, objective_scale = cost_unit(pair_rate, inst.total_rate)
     cost = np.zeros(n_cols)
-    cost[l_cols] = pair_rate[l_pair] * inst.accuracy[l_model, pair_task[l_pair]] / unit
-    cost[h_cols] = pair_rate[h_pair] * inst.accuracy[h_model, pair_task[h_pair]] / unit
-    cost[c_cols] = pair_rate * inst.cloud_accuracy[pair_task] / unit
+    cost[l_cols] = route_objective(inst, LOCAL, pair_task[l_pair], l_model, pair_rate[l_pair]) / unit
+    cost[h_cols] = route_objective(inst, EDGE, pair_task[h_pair], h_model, pair_rate[h_pair]) / unit
+    cost[c_cols] = route_objective(inst, CLOUD, pair_task, pair_task, pair_rate) / unit
     if c_dead.any():
         cost[c_cols[c_dead]] = 0.0
         col_upper = np.ones(n_cols)
@@ -178,23 +145,23 @@ def build_model(instance: PlacementInstance) -> PlacementModel:
     add(x_client, np.arange(nx), inst.memory_mb[x_model] / inst.client_memory_mb[x_client], N, 1.0)
     add(y_edge, nx + np.arange(ny), inst.memory_mb[y_model] / inst.edge_memory_mb[y_edge], E, 1.0)
     # 4. client compute: sum rate*gflop*l / gflops_n <= 1
-    add(pair_client[l_pair], l_cols, l_compute, N, 1.0)
+    add(pair_client[l_pair], l_cols, l_rows["compute"], N, 1.0)
     # 5. uplink: sum rate*payload*(h + c) / uplink_n <= 1
     add(np.concatenate([pair_client[h_pair], pair_client]), np.concatenate([h_cols, c_cols]),
-        np.concatenate([up[h_pair], up]), N, 1.0)
+        np.concatenate([h_rows["uplink"], c_rows["uplink"]]), N, 1.0)
     # 6. backhaul: sum rate*payload*c / backhaul_e <= 1
-    add(edge_of_pair, c_cols, back, E, 1.0)
+    add(edge_of_pair, c_cols, c_rows["backhaul"], E, 1.0)
     # 7. GPU time: sum g[m]*rate*h / speed_e (+ tau0*y/(W*speed_e) in window mode) <= 1
     e_h = edge_of_pair[h_pair]
     gpu_r = np.concatenate([e_h, y_edge])
     gpu_c = np.concatenate([h_cols, nx + np.arange(ny)])
-    gpu_v = np.concatenate([h_gpu, inst.edge_fixed_share[y_edge, y_model]])
+    gpu_v = np.concatenate([h_rows["gpu"], inst.edge_fixed_share[y_edge, y_model]])
     add(gpu_r, gpu_c, gpu_v, E, 1.0)
     #    batch cap (window mode): L[e,m]*W/bmax[m] - y[e,m] <= 0, one row per edge candidate
     if inst.batching:
         y_row = y_col[e_h, h_model] - nx
         add(np.concatenate([y_row, np.arange(ny)]), np.concatenate([h_cols, nx + np.arange(ny)]),
-            np.concatenate([h_cap, -np.ones(ny)]),
+            np.concatenate([h_rows["cap"], -np.ones(ny)]),
             ny, 0.0)
 
     matrix = sp.csc_matrix(
