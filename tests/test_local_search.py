@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from j3o_fast.placement import PlacementInstance, generate, verify
 from j3o_fast.placement import offload
 from j3o_fast.placement.j3o import solve_j3o
-from j3o_fast.placement.local_search import _EdgeDuals, _propose_moves, improve_edges
+from j3o_fast.placement.local_search import EdgePricing, SearchBudget, _propose_moves, improve_edges
 from j3o_fast.placement.offload import RoutingLP
 
 NAN = float("nan")
@@ -44,7 +44,7 @@ def test_a_multi_model_move_replaces_one_large_model_by_two_small(window):
 
 
 def test_proposed_moves_fit_the_edge():
-    inst = generate("random", 60, 2, 4, window=0.05)
+    inst = generate("random", 60, 2, seed=4, window=0.05)
     on = solve_j3o(inst, threads=1).decision.edge_models
     rng = np.random.default_rng(0)
     for e in range(inst.n_edges):
@@ -72,18 +72,20 @@ def test_proposed_moves_fit_the_edge():
 
 
 def test_settled_edges_are_not_searched_again(monkeypatch):
-    inst = generate("taskonomy", 80, 3, 2, window=0.05)
+    inst = generate("taskonomy", 80, 3, seed=2, window=0.05)
     res = solve_j3o(inst, threads=1, local_search=False)
     solves = []
-    original = offload._EdgeLP.solve
-    monkeypatch.setattr(offload._EdgeLP, "solve", lambda self: solves.append(self.edge) or original(self))
+    original = offload.EdgeLP._run
+    monkeypatch.setattr(offload.EdgeLP, "_run", lambda self: solves.append(self.edge) or original(self))
     with RoutingLP(inst) as lp:
         start = lp.solve(res.decision.client_models, res.decision.edge_models)
-        settled = {}
-        first = improve_edges(inst, lp, start, settled=settled)
-        assert set(settled) == {e.edge for e in lp.edges if e.P > 0}  # no budget: every edge ends settled
         solves.clear()
-        again = improve_edges(inst, lp, first, settled=settled)
+        budget = SearchBudget()
+        first = improve_edges(inst, lp, start, budget=budget)
+        assert set(budget.settled) == {e.edge for e in lp.edges if e.P > 0}  # no limit: every edge ends settled
+        assert sum(budget.spent.values()) == len(solves) > 0  # every search solve is counted
+        solves.clear()
+        again = improve_edges(inst, lp, first, budget=budget)
         assert solves == [] and again is first
         assert first.objective >= start.objective and verify(inst, first.repaired()).ok
 
@@ -91,7 +93,7 @@ def test_settled_edges_are_not_searched_again(monkeypatch):
 @pytest.mark.parametrize("seed", range(4))
 def test_search_never_lowers_a_and_verifies(seed):
     family = ["nyu", "taskonomy", "random", "random"][seed]
-    inst = generate(family, 40 + 20 * seed, 2, seed, window=0.05 if seed % 2 else None)
+    inst = generate(family, 40 + 20 * seed, 2, seed=seed, window=0.05 if seed % 2 else None)
     res = solve_j3o(inst, threads=1, polish=False, local_search=False)
     with RoutingLP(inst) as lp:
         start = lp.solve(res.decision.client_models, res.decision.edge_models)
@@ -99,6 +101,12 @@ def test_search_never_lowers_a_and_verifies(seed):
         assert found.objective >= start.objective
         assert np.array_equal(found.x, start.x)
         assert verify(inst, found.repaired()).ok
+
+
+def dual_vector(e_lp, duals):
+    """The named duals back in the LP's row order: conservation, compute, uplink, backhaul, GPU, caps."""
+    caps = duals.cap if e_lp.inst.batching else []
+    return np.concatenate([duals.conservation, duals.compute, duals.uplink, [duals.backhaul, duals.gpu], caps])
 
 
 def lagrangian_bound(e_lp, duals):
@@ -122,10 +130,10 @@ def lagrangian_bound(e_lp, duals):
 def bound_instances():
     for window in (None, 0.05):
         for seed, family in enumerate(["nyu", "taskonomy", "random"]):
-            yield generate(family, 40, 2, seed, window=window)
-        yield generate("random", 120, 2, 0, window=window)                        # GPU time binds
+            yield generate(family, 40, 2, seed=seed, window=window)
+        yield generate("random", 120, 2, seed=0, window=window)                        # GPU time binds
         for seed in range(2):
-            yield generate("random", 80, 2, seed, window=window, max_batch=(2, 4, 8))  # batch caps bind
+            yield generate("random", 80, 2, seed=seed, window=window, max_batch=(2, 4, 8))  # batch caps bind
 
 
 def test_move_bound_is_the_lagrangian_bound_at_the_current_duals():
@@ -142,10 +150,11 @@ def test_move_bound_is_the_lagrangian_bound_at_the_current_duals():
             lp.solve(x, y)
             for e_lp in (e for e in lp.edges if e.P > 0):
                 on = y[e_lp.edge]
-                _, duals, current = e_lp.last
-                priced_gpu |= duals[e_lp.row_gpu] > 0
-                priced_cap |= inst.batching and (duals[e_lp.row_cap:] > 0).any()
-                edge_duals = _EdgeDuals(inst, e_lp, x)
+                current, named = e_lp.solution.objective, e_lp.solution.duals
+                duals = dual_vector(e_lp, named)
+                priced_gpu |= named.gpu > 0
+                priced_cap |= inst.batching and (named.cap > 0).any()
+                edge_duals = EdgePricing(inst, e_lp, x)
                 assert edge_duals.bound(on) == pytest.approx(current, rel=1e-9)
                 for _ in range(12):
                     out = rng.choice(np.flatnonzero(on), size=min(int(rng.integers(0, 3)), int(on.sum())), replace=False)
@@ -156,9 +165,9 @@ def test_move_bound_is_the_lagrangian_bound_at_the_current_duals():
                     if inst.edge_fixed_share[e_lp.edge][trial].sum() > 1:
                         continue
                     bound = edge_duals.bound(trial)
-                    e_lp.set_onloading(x, trial)
-                    assert bound == pytest.approx(lagrangian_bound(e_lp, duals), rel=1e-9, abs=1e-12)
-                    optimum = e_lp.solve()[2]
+                    with e_lp.trial(x, trial) as solution:
+                        assert bound == pytest.approx(lagrangian_bound(e_lp, duals), rel=1e-9, abs=1e-12)
+                        optimum = solution.objective
                     assert optimum <= bound + 1e-9
                     moved += bound < current - 1e-6  # the bound falls where a model is taken out
                     checked += 1

@@ -30,7 +30,7 @@ def random_onloading(inst, rng, density):
 @pytest.mark.parametrize("seed", range(12))
 def test_routing_lp_equals_reference_across_warm_resolves(seed):
     family = ["nyu", "taskonomy", "random"][seed % 3]
-    inst = generate(family, 8 + seed, 1 + seed % 3, seed, window=0.05 if seed % 2 else None)
+    inst = generate(family, 8 + seed, 1 + seed % 3, seed=seed, window=0.05 if seed % 2 else None)
     lp = RoutingLP(inst)
     rng = np.random.default_rng(seed)
     onloadings = [random_onloading(inst, rng, d) for d in (0.5, 0.1, 0.9, 0.3)]
@@ -48,14 +48,14 @@ def test_routing_lp_equals_reference_across_warm_resolves(seed):
 
 
 def test_optimal_onloading_gives_the_mip_optimum():
-    inst = generate("nyu", 15, 2, 4, window=0.05)
+    inst = generate("nyu", 15, 2, seed=4, window=0.05)
     mip = solve_mip(inst)
     off = RoutingLP(inst).solve(mip.decision.client_models, mip.decision.edge_models)
     assert off.objective == pytest.approx(mip.objective, abs=1e-7)
 
 
 def test_no_cloud_option():
-    inst = generate("nyu", 10, 1, 2)
+    inst = generate("nyu", 10, 1, seed=2)
     x, y = random_onloading(inst, np.random.default_rng(0), 0.5)
     solution = RoutingLP(inst, cloud=False).solve(x, y).repaired()
     assert solution.cloud.sum() == 0
@@ -64,7 +64,7 @@ def test_no_cloud_option():
 
 def test_duals_price_the_binding_rows():
     """A binding backhaul row has a positive price; a client with spare compute has none."""
-    inst = generate("nyu", 30, 1, 1)
+    inst = generate("nyu", 30, 1, seed=1)
     none = np.zeros((30, inst.n_models), bool), np.zeros((1, inst.n_models), bool)
     off = RoutingLP(inst).solve(*none)  # cloud only: the backhaul binds
     assert off.duals.gamma[0] > 0
@@ -79,7 +79,7 @@ def test_large_lps_are_solved_to_optimality(family, n_clients, n_edges, window):
     The LP costs must stay of order one at this size: divided by the total rate they shrink to
     ~1e-5, and HiGHS' absolute dual tolerance then stops about 1e-5 (relative) short.
     """
-    inst = generate(family, n_clients, n_edges, 3, window=window)
+    inst = generate(family, n_clients, n_edges, seed=3, window=window)
     cands = build_candidates(inst)
     lp = RoutingLP(inst)
     prices = Prices.zeros(inst)
@@ -93,7 +93,7 @@ def test_large_lps_are_solved_to_optimality(family, n_clients, n_edges, window):
 
 
 def test_threads_give_the_same_routing():
-    inst = generate("random", 60, 5, 2, window=0.05)
+    inst = generate("random", 60, 5, seed=2, window=0.05)
     rng = np.random.default_rng(5)
     onloadings = [random_onloading(inst, rng, d) for d in (0.4, 0.8, 0.2)]
     with RoutingLP(inst, threads=1) as one, RoutingLP(inst, threads=2) as two:
@@ -108,29 +108,52 @@ def test_threads_give_the_same_routing():
                 assert np.array_equal(getattr(a.duals, field), getattr(b.duals, field))
 
 
-def test_restore_stands_for_a_solve_at_that_onloading():
-    """After trying other onloadings, going back restores the known solution, sized to the new columns."""
-    inst = generate("taskonomy", 40, 1, 6, window=0.05)
+def test_accept_stands_for_a_solve_at_that_onloading():
+    """After trying other onloadings, going back to a known solution needs no solve, sized to the new columns."""
+    inst = generate("taskonomy", 40, 1, seed=6, window=0.05)
     rng = np.random.default_rng(6)
     (x, y), (_, y_other) = random_onloading(inst, rng, 0.5), random_onloading(inst, rng, 0.9)
     with RoutingLP(inst) as lp:
         e_lp = lp.edges[0]
         first = lp.solve(x, y)
-        kept = e_lp.last
+        kept = e_lp.solution
         lp.solve(x, y_other)  # adds columns, moves the basis
-        e_lp.restore(x, y[0], kept)
-        restored = lp.solve(x, y)  # nothing changed since restore: the known solution, no re-solve
-        assert len(e_lp.last[0]) == len(e_lp.col_kind)
+        e_lp.accept(x, y[0], kept)
+        runs = []
+        original = e_lp._run
+        e_lp._run = lambda: runs.append(1) or original()
+        restored = lp.solve(x, y)  # nothing changed since accept: the known solution, no re-solve
+        assert runs == []
+        assert len(e_lp.solution.values) == len(e_lp.column_kind)
         assert restored.objective == first.objective
         assert verify(inst, restored.repaired()).ok
         fresh = RoutingLP(inst).solve(x, y)
         assert restored.objective == pytest.approx(fresh.objective, abs=1e-9)
 
 
+def test_a_trial_goes_back_to_the_onloading_and_solution_before_it():
+    inst = generate("random", 50, 1, seed=2, window=0.05)
+    rng = np.random.default_rng(3)
+    (x, y), (_, y_other) = random_onloading(inst, rng, 0.4), random_onloading(inst, rng, 0.8)
+    with RoutingLP(inst) as lp:
+        e_lp = lp.edges[0]
+        before = lp.solve(x, y)
+        key, solution = e_lp.onloading_key, e_lp.solution
+        with e_lp.trial(x, y_other[0]) as trial:
+            assert trial.objective == pytest.approx(RoutingLP(inst).solve(x, y_other).objective, abs=1e-9)
+            assert e_lp.onloading_key != key
+        assert e_lp.onloading_key == key
+        assert e_lp.solution.objective == solution.objective
+        assert len(e_lp.solution.values) == len(e_lp.column_kind)    # padded for the trial's new columns
+        again = lp.solve(x, y)
+        assert again.objective == before.objective
+        assert verify(inst, again.repaired()).ok
+
+
 def test_routing_read_after_later_solves_is_that_solves_routing():
     """An outcome assembles its routing on first read, after later solves have added columns to
     the same edge LPs: it must still be the routing of its own onloading, worth its objective."""
-    inst = generate("taskonomy", 40, 2, 3, window=0.05)
+    inst = generate("taskonomy", 40, 2, seed=3, window=0.05)
     rng = np.random.default_rng(11)
     lp = RoutingLP(inst)
     given, outcomes = [], []

@@ -14,23 +14,31 @@ of the columns a new model m would bring, at the duals of the edge's current LP,
 
 (pi_s the dual of the slot's conservation row, kappa_em of m's batch-cap row, whose bound goes
 from 0 to 1; objective in queries/s, not divided by the total rate). The same duals bound every
-move's LP value (Lagrangian relaxation, ``_EdgeDuals.bound``): a move whose bound cannot beat
+move's LP value (Lagrangian relaxation, ``EdgePricing.bound``): a move whose bound cannot beat
 the best so far is dropped unsolved. Only the best ranked moves are judged exactly by the LP;
 the best improving one is kept and the edge is searched again.
+
+Each round has three steps: ``rank_moves`` (pricing and candidate moves), ``evaluate_moves``
+(LP trials, each undone after), ``EdgeLP.accept`` (keep the best). The search's work is counted
+in LP solves per edge (``SearchBudget``), never in seconds, so its result does not depend on
+the machine's load or the number of threads; only a caller's ``deadline`` (J3O's
+``time_limit``) stops it by the clock, and that shows in ``SearchBudget.timed_out``.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .instance import PlacementInstance
-from .offload import Offloading, RoutingLP, _EdgeLP
+from .offload import EdgeLP, EdgeSolution, Offloading, RoutingLP
+from .program import EDGE, cap_per_query, gpu_per_query, uplink_per_query, backhaul_per_query, compute_per_query
 
 
-class _EdgeDuals:
-    """The edge LP's current duals, read as the value of each route (accuracy * queries/s).
+class EdgePricing:
+    """An edge LP's current duals, read as the value of each route (accuracy * queries/s).
 
     ``edge_value`` (P, M): the reduced value of routing pair s to edge model m, net of the
     coupling rows it uses (-inf where m does not serve s's task),
@@ -40,33 +48,31 @@ class _EdgeDuals:
 
     and ``fixed_best`` (P,) the best of the routes that do not depend on the edge's onloading:
     dropping (0), the cloud and the client's own models, likewise net of their rows' duals.
+    Row coefficients are program.py's per-query coefficients times r_s.
     """
 
-    def __init__(self, inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray):
-        _, d, _ = e_lp.last
-        C, M = e_lp.C, inst.n_models
+    def __init__(self, inst: PlacementInstance, e_lp: EdgeLP, x: np.ndarray):
+        d = e_lp.solution.duals
         e, n, t, r, lc = e_lp.edge, e_lp.pair_client, e_lp.pair_task, e_lp.pair_rate, e_lp.pair_local_client
         self.total_rate = inst.total_rate
-        self.pi = d[:e_lp.P]
-        mu = d[e_lp.row_compute:e_lp.row_compute + C]
-        beta = d[e_lp.row_uplink:e_lp.row_uplink + C]
-        gamma, self.nu = d[e_lp.row_backhaul], d[e_lp.row_gpu]
-        self.kappa = d[e_lp.row_cap:e_lp.row_cap + M] if inst.batching else np.zeros(M)
+        self.pi = d.conservation
+        mu, beta, gamma, self.nu, self.kappa = d.compute, d.uplink, d.backhaul, d.gpu, d.cap
         self.share = inst.edge_fixed_share[e]
-        upload = beta[lc] * r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
+        upload = beta[lc] * r * uplink_per_query(inst.payload_mbit[t], inst.client_uplink_mbps[n])
         acc = r[:, None] * inst.accuracy[:, t].T                      # (P, M), NaN where m does not serve t
         covered = inst.cover[:, t].T
-        value = acc - upload[:, None] - self.nu * r[:, None] * inst.edge_query_cost[None, :] / inst.edge_speed[e]
+        value = (acc - upload[:, None]
+                 - self.nu * r[:, None] * gpu_per_query(inst.edge_query_cost, inst.edge_speed[e])[None, :])
         if inst.batching:
-            value -= self.kappa[None, :] * r[:, None] * (inst.batching_window_s / inst.max_batch)[None, :]
+            value -= self.kappa[None, :] * r[:, None] * cap_per_query(inst.batching_window_s, inst.max_batch)[None, :]
         self.edge_value = np.where(covered, value, -np.inf)
         fixed_best = np.zeros(e_lp.P)
         if e_lp.cloud_upper > 0:
             fixed_best = np.maximum(fixed_best, r * inst.cloud_accuracy[t] - upload
-                                    - gamma * r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[e])
+                                    - gamma * r * backhaul_per_query(inst.payload_mbit[t], inst.edge_backhaul_mbps[e]))
         own = covered & x[n]
         if own.any():
-            local = acc - mu[lc][:, None] * r[:, None] * inst.gflop[:, t].T / inst.client_gflops[n][:, None]
+            local = acc - mu[lc][:, None] * r[:, None] * compute_per_query(inst.gflop[:, t].T, inst.client_gflops[n][:, None])
             fixed_best = np.maximum(fixed_best, np.where(own, local, -np.inf).max(axis=1))
         self.fixed_best = fixed_best
         self.rows = mu.sum() + beta.sum() + gamma                     # b_i*lambda_i of the rows with b_i = 1
@@ -103,6 +109,34 @@ class _EdgeDuals:
         return value / self.total_rate
 
 
+@dataclass
+class SearchBudget:
+    """The search's work limit, carried across calls on the same LPs.
+
+    ``solves_per_edge``: LP solves the search may spend on each edge in all (None: no limit);
+    counted per edge, so edges searched on separate threads never race for it. ``deadline``
+    (``time.perf_counter()`` value, None: none): a hard stop between LP solves, which sets
+    ``timed_out``. ``settled`` maps an edge to the onloading (``EdgeLP.onloading_key``) at which
+    a full round found no improving move: searching there again would repeat that round.
+    """
+
+    solves_per_edge: int | None = None
+    deadline: float | None = None
+    spent: dict = field(default_factory=dict)
+    settled: dict = field(default_factory=dict)
+    timed_out: bool = False
+
+    def allows_solve(self, edge: int) -> bool:
+        """True if edge ``edge`` may solve one more LP (and counts it)."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.timed_out = True
+            return False
+        if self.solves_per_edge is not None and self.spent.get(edge, 0) >= self.solves_per_edge:
+            return False
+        self.spent[edge] = self.spent.get(edge, 0) + 1
+        return True
+
+
 def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list, column_gain: np.ndarray,
                    row_term: np.ndarray, carried: np.ndarray, mem_left: float,
                    share_left: float) -> tuple[list, list]:
@@ -113,7 +147,7 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
     best-ranked models that fit the freed room alone, and the room packed greedily in rank order
     (two small models for one large one, or the reverse, in one move). ``ranked``: the models
     not onloaded, best single gain first. Estimate: the LP-pricing gain of the models in
-    (``_EdgeDuals.pricing``) minus the carried value of the models out; the LP judges.
+    (``EdgePricing.pricing``) minus the carried value of the models out; the LP judges.
     """
     onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
@@ -140,89 +174,107 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
     return single, [mv for mv in ranked_moves if not (len(mv[0]) <= 1 and len(mv[1]) == 1)]
 
 
-def _search_edge(inst: PlacementInstance, e_lp: _EdgeLP, x: np.ndarray, on: np.ndarray, *, moves_per_round: int,
-                 multi_moves_per_round: int, max_rounds: int, deadline: float | None, settled: dict) -> np.ndarray:
+def carried_value(inst: PlacementInstance, e_lp: EdgeLP) -> np.ndarray:
+    """Accuracy * queries/s each edge model carries in the edge LP's current solution, (M,)."""
+    values = e_lp.solution.values
+    carried = np.zeros(inst.n_models)
+    routed = (e_lp.column_kind == EDGE) & (values > 0)
+    pair = e_lp.column_pair[routed]
+    np.add.at(carried, e_lp.column_model[routed],
+              values[routed] * e_lp.pair_rate[pair] * inst.accuracy[e_lp.column_model[routed], e_lp.pair_task[pair]])
+    return carried
+
+
+def rank_moves(inst: PlacementInstance, e_lp: EdgeLP, x: np.ndarray, on: np.ndarray
+               ) -> tuple[EdgePricing, list, list]:
+    """Rank: the pricing at the edge LP's current duals and its candidate moves, best estimated
+    first (``_propose_moves``): single moves, then multi-model moves."""
+    e = e_lp.edge
+    pricing = EdgePricing(inst, e_lp, x)
+    column_gain, row_term = pricing.pricing()
+    value = column_gain.sum(axis=0) + row_term                     # (M,) estimated gain of adding m
+    mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
+    share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
+    ranked = [m for m in np.argsort(-value, kind="stable") if not on[m] and value[m] > 0]
+    singles, multis = _propose_moves(inst, e, on, ranked, column_gain, row_term, carried_value(inst, e_lp),
+                                     mem_left, share_left)
+    return pricing, singles, multis
+
+
+def evaluate_moves(e_lp: EdgeLP, x: np.ndarray, on: np.ndarray, moves: list, pricing: EdgePricing,
+                   best_objective: float, budget: SearchBudget) -> tuple[np.ndarray | None, EdgeSolution | None, bool]:
+    """Evaluate: solve the LP of each move (a trial, undone after) whose Lagrangian bound can beat
+    ``best_objective``; returns the best improving onloading and its solution (None, None if none
+    improves) and whether the budget stopped the evaluation."""
+    best_on, best_solution = None, None
+    for out, into in moves:
+        trial = on.copy()
+        trial[list(out)] = False
+        trial[list(into)] = True
+        # The bound holds for any duals >= 0, so the LP's tolerances do not weaken the pruning.
+        if pricing.bound(trial) <= best_objective:
+            continue
+        if not budget.allows_solve(e_lp.edge):
+            return best_on, best_solution, True
+        with e_lp.trial(x, trial) as solution:
+            if solution.objective > best_objective:
+                best_on, best_solution, best_objective = trial, solution, solution.objective
+    return best_on, best_solution, False
+
+
+def _search_edge(inst: PlacementInstance, e_lp: EdgeLP, x: np.ndarray, on: np.ndarray, *, moves_per_round: int,
+                 multi_moves_per_round: int, max_rounds: int, budget: SearchBudget) -> np.ndarray:
     """Best-improvement search on one edge from onloading ``on`` (M,); returns the kept onloading.
 
-    ``settled`` maps an edge to the onloading (``onloading_key``) at which a full round found no
-    improving move: searching there again would repeat that round, so it is skipped. Touches
-    only this edge's LP (and its own ``settled`` entry), so edges can be searched on separate
-    threads.
+    Touches only this edge's LP and its own entries of ``budget``, so edges can be searched on
+    separate threads.
     """
     e = e_lp.edge
     on = on.copy()
-    if settled.get(e) == e_lp.onloading_key:
+    if budget.settled.get(e) == e_lp.onloading_key:
         return on
     for _ in range(max_rounds):
-        current = e_lp.last[2]
-        duals = _EdgeDuals(inst, e_lp, x)
-        column_gain, row_term = duals.pricing()
-        value = column_gain.sum(axis=0) + row_term                     # (M,) estimated gain of adding m
-        mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on].sum()
-        share_left = 1.0 - inst.edge_fixed_share[e][on].sum()
-        ranked = [m for m in np.argsort(-value, kind="stable") if not on[m] and value[m] > 0]
-        # carried value of each onloaded model: its routed queries times their accuracy
-        values, _, _ = e_lp.last
-        carried = np.zeros(inst.n_models)
-        routed = (e_lp.col_kind == 1) & (values > 0)
-        np.add.at(carried, e_lp.col_model[routed],
-                  values[routed] * e_lp.pair_rate[e_lp.col_pair[routed]]
-                  * inst.accuracy[e_lp.col_model[routed], e_lp.pair_task[e_lp.col_pair[routed]]])
-        singles, multis = _propose_moves(inst, e, on, ranked, column_gain, row_term, carried, mem_left, share_left)
-        best_move, best_obj = None, current + 1e-9 * max(abs(current), 1e-12)
-        # A move whose Lagrangian bound cannot beat the best so far is not solved: the bound holds
-        # for any duals >= 0, so the LP's tolerances do not weaken it.
-        kept = e_lp.last
+        current = e_lp.solution.objective
+        pricing, singles, multis = rank_moves(inst, e_lp, x, on)
+        threshold = current + 1e-9 * max(abs(current), 1e-12)
         # Multi-model moves cost as many LP solves and pay less often: tried only when no single
         # move improves (they are what escapes that local optimum).
-        cut = False
+        best_on, cut = None, False
         for moves in (singles[:moves_per_round], multis[:multi_moves_per_round]):
-            for out, into in moves:
-                if deadline is not None and time.perf_counter() > deadline:
-                    cut = True
-                    break
-                trial = on.copy()
-                trial[list(out)] = False
-                trial[list(into)] = True
-                if duals.bound(trial) <= best_obj:
-                    continue
-                e_lp.set_onloading(x, trial)
-                obj = e_lp.solve()[2]
-                if obj > best_obj:
-                    best_move, best_obj, kept = trial, obj, e_lp.last
-            if best_move is not None:
+            best_on, best_solution, cut = evaluate_moves(e_lp, x, on, moves, pricing, threshold, budget)
+            if best_on is not None or cut:
                 break
-        if best_move is not None:
-            on = best_move
-        e_lp.restore(x, on, kept)  # back to the kept onloading, whose solution is known
-        if best_move is None:
+        if best_on is None:
             if not cut:
-                settled[e] = e_lp.onloading_key
+                budget.settled[e] = e_lp.onloading_key
+            break
+        on = best_on
+        e_lp.accept(x, on, best_solution)   # accept: its solution is known, no re-solve
+        if cut:
             break
     return on
 
 
 def improve_edges(inst: PlacementInstance, lp: RoutingLP, off: Offloading, *, moves_per_round: int = 6,
-                  multi_moves_per_round: int = 3, max_rounds: int = 4, time_budget: float | None = None,
-                  settled: dict | None = None) -> Offloading:
+                  multi_moves_per_round: int = 3, max_rounds: int = 4,
+                  budget: SearchBudget | None = None) -> Offloading:
     """Best-improvement edge-model search from ``off``; returns the better of ``off`` and the result.
 
     Per edge and round, the ``moves_per_round`` best single moves are judged by the LP, then, if
     none improves, the ``multi_moves_per_round`` best multi-model moves; at most ``max_rounds``
-    rounds. Edges are searched independently (on the LP's worker threads). ``time_budget`` (seconds)
-    stops the search between LP solves; edges not reached keep their onloading. ``settled``
-    (edge -> onloading key, updated in place) carries over, from an earlier call on the same LP,
-    which edges need no new search (``_search_edge``).
+    rounds. Edges are searched independently (on the LP's worker threads). ``budget`` (updated
+    in place; None: no limit) bounds the LP solves per edge and carries over, from an earlier
+    call on the same LP, which edges need no new search; edges whose budget is spent keep their
+    onloading.
     """
-    settled = {} if settled is None else settled
-    deadline = None if time_budget is None else time.perf_counter() + time_budget
+    budget = SearchBudget() if budget is None else budget
     x = off.x
     y = off.y.copy()
     lp.solve(x, y)  # every edge LP at the starting onloading, with its duals
     active = [e_lp for e_lp in lp.edges if e_lp.P > 0]
     found = lp.pool.map(lambda e_lp: _search_edge(inst, e_lp, x, y[e_lp.edge], moves_per_round=moves_per_round,
                                                   multi_moves_per_round=multi_moves_per_round,
-                                                  max_rounds=max_rounds, deadline=deadline, settled=settled), active)
+                                                  max_rounds=max_rounds, budget=budget), active)
     for e_lp, on in zip(active, found):
         y[e_lp.edge] = on
     result = lp.solve(x, y)

@@ -12,7 +12,10 @@ same at 10 and at 100,000 clients (divided by the total rate, costs of large ins
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Iterator
 
 import highspy
 import numpy as np
@@ -21,20 +24,53 @@ from .._highs import new_highs
 from .._threads import WorkerPool, resolve_threads
 from .._validate import readonly
 from .instance import PlacementInstance
-from .mip import cost_unit, routable
 from .prices import Prices
+from .program import CLOUD, EDGE, LOCAL, cost_unit, route_objective, route_rows, routable
 from .repair import repair_routing
 from .solution import PlacementSolution, Routes
 
 _INF = highspy.kHighsInf
-_LOCAL, _EDGE, _CLOUD = 0, 1, 2
 
 
-class _EdgeLP:
+@dataclass(frozen=True, eq=False)
+class EdgeDuals:
+    """Row duals of one edge LP, >= 0, per unit of the summed objective (accuracy * queries/s),
+    as the prices of docs/placement section "Prices" are.
+
+    conservation (P,)  pi_s of each pair's conservation row (1)
+    compute (C,)       mu_n, client compute (4), per client of the edge
+    uplink (C,)        beta_n, uplink (5), per client of the edge
+    backhaul           gamma_e, backhaul (6)
+    gpu                nu_e, GPU time (7)
+    cap (M,)           kappa_em, batch caps (7) in window mode; zeros without batching
+    """
+
+    conservation: np.ndarray
+    compute: np.ndarray
+    uplink: np.ndarray
+    backhaul: float
+    gpu: float
+    cap: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeSolution:
+    """One solve of an edge LP: column ``values`` (the LP's columns at that time, in order),
+    named ``duals`` and ``objective``, the edge's part of A."""
+
+    values: np.ndarray
+    duals: EdgeDuals
+    objective: float
+
+
+class EdgeLP:
     """The routing LP of one edge: its clients' pairs, rows 1 and 4-7, columns added on demand.
 
-    Rows: conservation per pair [0, P), compute per client [P, P+C), uplink per client
-    [P+C, P+2C), backhaul P+2C, GPU time P+2C+1, then (window mode) one batch-cap row per model.
+    Public surface: ``solve(x, y_edge)`` gives the ``EdgeSolution`` of an onloading (re-solving
+    only when it changed); ``trial(x, y_edge)`` solves another onloading and goes back after;
+    ``accept(x, y_edge, solution)`` moves to an onloading whose solution an earlier trial gave;
+    ``column_kind``/``column_pair``/``column_model`` describe the columns (program.py's route
+    kinds), ``pair_*`` the edge's pairs. Columns are only ever appended.
     """
 
     def __init__(self, inst: PlacementInstance, edge: int, clients: np.ndarray, cloud: bool = True):
@@ -48,16 +84,18 @@ class _EdgeLP:
         self.pair_rate = sub_rate[pc, pt]
         P, C, M = len(pc), len(clients), inst.n_models
         self.P, self.C = P, C
-        self.row_compute, self.row_uplink = P, P + C
-        self.row_backhaul, self.row_gpu = P + 2 * C, P + 2 * C + 1
-        self.row_cap = P + 2 * C + 2
-        n_rows = self.row_cap + (M if inst.batching else 0)
+        # Rows: conservation per pair [0, P), compute per client [P, P+C), uplink per client
+        # [P+C, P+2C), backhaul P+2C, GPU time P+2C+1, then (window mode) one batch-cap row per model.
+        self._row_compute, self._row_uplink = P, P + C
+        self._row_backhaul, self._row_gpu = P + 2 * C, P + 2 * C + 1
+        self._row_cap = P + 2 * C + 2
+        n_rows = self._row_cap + (M if inst.batching else 0)
         # Costs in units of the mean pair's rate; A contributed = objective_scale * LP value.
         self.unit, self.objective_scale = cost_unit(self.pair_rate, inst.total_rate)
 
-        self.col_kind = np.zeros(0, dtype=np.int8)
-        self.col_pair = np.zeros(0, dtype=np.int64)
-        self.col_model = np.zeros(0, dtype=np.int64)
+        self.column_kind = np.zeros(0, dtype=np.int8)
+        self.column_pair = np.zeros(0, dtype=np.int64)
+        self.column_model = np.zeros(0, dtype=np.int64)
         self._upper = np.zeros(0)                                    # column upper bounds in the model
         # the local and edge columns (ids), with the (client index, model) or model that opens each
         self._local_cols = np.zeros(0, dtype=np.int64)
@@ -88,78 +126,54 @@ class _EdgeLP:
         self.highs = h
         self._xs = self._y = None            # onloading last set: (C, M) and (M,) bool
         self._row_upper = None               # upper bounds of the GPU row and the cap rows in the model
-        self.last = None                     # (values, duals, objective) of the last solve
+        self._solution: EdgeSolution | None = None   # of the onloading last set, when known
         self.cloud_upper = 1.0 if cloud else 0.0
-        self._add_columns(_CLOUD, np.arange(P), np.full(P, -1), self.cloud_upper)
-
-    def _coefficients(self, kind: int, pairs: np.ndarray, models: np.ndarray) -> list:
-        """The capacity-row coefficients of routes (kind, pair, model), as in _add_columns."""
-        inst = self.inst
-        n, t, r = self.pair_client[pairs], self.pair_task[pairs], self.pair_rate[pairs]
-        if kind == _LOCAL:
-            return [r * inst.gflop[models, t] / inst.client_gflops[n]]
-        up = r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
-        if kind == _CLOUD:
-            return [up, r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[self.edge]]
-        coef = [up, r * inst.edge_query_cost[models] / inst.edge_speed[self.edge]]
-        if inst.batching:
-            coef.append(r * inst.batching_window_s / inst.max_batch[models])
-        return coef
+        self._add_columns(CLOUD, np.arange(P), np.full(P, -1), self.cloud_upper)
 
     def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray, upper: float = 1.0) -> None:
-        """Append routing columns (kind, pair, model) with their objective, row coefficients and upper bound.
-
-        Routes with a row coefficient above MAX_ROUTE_COEF are left out (mip.routable).
-        """
+        """Append routing columns (kind, pair, model) with their objective, row entries and upper
+        bound, all from program.py. Routes with a row coefficient above MAX_ROUTE_COEF are left
+        out (program.routable)."""
         if len(pairs) == 0:
             return
         inst = self.inst
-        coefficients = self._coefficients(kind, pairs, models)
-        ok = routable(*coefficients)
+        n, t, r = self.pair_client[pairs], self.pair_task[pairs], self.pair_rate[pairs]
+        coefficients = route_rows(inst, kind, n, t, models, r)
+        ok = routable(coefficients)
         if not ok.all():
-            pairs, models, coefficients = pairs[ok], models[ok], [c[ok] for c in coefficients]
+            pairs, models = pairs[ok], models[ok]
+            n, t, r = n[ok], t[ok], r[ok]
+            coefficients = {row: c[ok] for row, c in coefficients.items()}
             if len(pairs) == 0:
                 return
-        t = self.pair_task[pairs]
-        r = self.pair_rate[pairs]
-        lc = self.pair_local_client[pairs]
         k = len(pairs)
-        if kind == _CLOUD:
-            acc = inst.cloud_accuracy[t]
-            rows = np.column_stack([pairs, self.row_uplink + lc, np.full(k, self.row_backhaul)])
-        elif kind == _LOCAL:
-            acc = inst.accuracy[models, t]
-            rows = np.column_stack([pairs, self.row_compute + lc])
-        else:
-            acc = inst.accuracy[models, t]
-            cols = [pairs, self.row_uplink + lc, np.full(k, self.row_gpu)]
-            if inst.batching:
-                cols.append(self.row_cap + models)
-            rows = np.column_stack(cols)
-        vals = np.column_stack([np.ones(k), *coefficients])
+        lc = self.pair_local_client[pairs]
+        row_of = {"compute": self._row_compute + lc, "uplink": self._row_uplink + lc,
+                  "backhaul": np.full(k, self._row_backhaul), "gpu": np.full(k, self._row_gpu),
+                  "cap": self._row_cap + models}
+        rows = np.column_stack([pairs] + [row_of[row] for row in coefficients])
+        vals = np.column_stack([np.ones(k), *coefficients.values()])
         start = np.arange(k, dtype=np.int32) * rows.shape[1]
-        self.highs.addCols(k, r * acc / self.unit, np.zeros(k), np.full(k, upper), rows.size, start,
+        cost = route_objective(inst, kind, t, models, r) / self.unit
+        self.highs.addCols(k, cost, np.zeros(k), np.full(k, upper), rows.size, start,
                            rows.ravel().astype(np.int32), vals.ravel())
-        ids = len(self.col_kind) + np.arange(k)
-        self.col_kind = np.concatenate([self.col_kind, np.full(k, kind, dtype=np.int8)])
-        self.col_pair = np.concatenate([self.col_pair, pairs])
-        self.col_model = np.concatenate([self.col_model, models])
+        ids = len(self.column_kind) + np.arange(k)
+        self.column_kind = np.concatenate([self.column_kind, np.full(k, kind, dtype=np.int8)])
+        self.column_pair = np.concatenate([self.column_pair, pairs])
+        self.column_model = np.concatenate([self.column_model, models])
         self._upper = np.concatenate([self._upper, np.full(k, upper)])
-        if kind == _LOCAL:
+        if kind == LOCAL:
             self._local_cols = np.concatenate([self._local_cols, ids])
             self._local_client = np.concatenate([self._local_client, lc])
             self._local_model = np.concatenate([self._local_model, models])
-        elif kind == _EDGE:
+        elif kind == EDGE:
             self._edge_cols = np.concatenate([self._edge_cols, ids])
             self._edge_model = np.concatenate([self._edge_model, models])
 
-    def set_onloading(self, x: np.ndarray, y_edge: np.ndarray) -> bool:
-        """Open the columns of onloaded models (adding new ones), close the others; fix GPU and cap rows.
-
-        Returns False when nothing changed since the last call (the last solution still holds).
-        """
+    def _set_onloading(self, xs: np.ndarray, y_edge: np.ndarray) -> bool:
+        """Open the columns of onloaded models (adding new ones), close the others; fix the GPU and
+        cap rows. ``xs`` (C, M): this edge's clients' models. False when nothing changed."""
         inst = self.inst
-        xs = x[self.clients]                                            # (C, M)
         x_changed = self._xs is None or not np.array_equal(xs, self._xs)
         y_changed = self._y is None or not np.array_equal(y_edge, self._y)
         if not (x_changed or y_changed):
@@ -181,23 +195,27 @@ class _EdgeLP:
         if x_changed:
             new_x = xs & ~self._added_x
             if new_x.any():
-                self._add_columns(_LOCAL, *np.nonzero(self._cover & new_x[self.pair_local_client]))
+                self._add_columns(LOCAL, *np.nonzero(self._cover & new_x[self.pair_local_client]))
                 self._added_x |= new_x
             self._xs = xs
         if y_changed:
             new_y = y_edge & ~self._added_y
             if new_y.any():
-                self._add_columns(_EDGE, *np.nonzero(self._cover & new_y[None, :]))
+                self._add_columns(EDGE, *np.nonzero(self._cover & new_y[None, :]))
                 self._added_y |= new_y
-            self._y = np.array(y_edge, dtype=bool)
+            self._y = y_edge
             # GPU time left after the fixed batch shares, and (window mode) the batch caps: 1 if onloaded.
             row_upper = np.concatenate([[max(1.0 - float(inst.edge_fixed_share[self.edge] @ y_edge), 0.0)],
                                         y_edge.astype(np.float64) if inst.batching else []])
             if not np.array_equal(row_upper, self._row_upper):
-                rows = self.row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
+                rows = self._row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
                 self.highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -_INF), row_upper)
                 self._row_upper = row_upper
+        self._solution = None
         return True
+
+    def _local(self, x: np.ndarray, y_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(x[self.clients], dtype=bool), np.array(y_edge, dtype=bool)
 
     @property
     def onloading_key(self) -> bytes | None:
@@ -206,28 +224,48 @@ class _EdgeLP:
             return None
         return np.packbits(self._xs).tobytes() + np.packbits(self._y).tobytes()
 
-    def restore(self, x: np.ndarray, y_edge: np.ndarray, solved: tuple[np.ndarray, np.ndarray, float]) -> None:
-        """Go back to an onloading whose solution ``solved`` (an earlier ``last``) is known, without solving.
+    @property
+    def solution(self) -> EdgeSolution | None:
+        """The solution of the onloading last set, sized to the current columns (None before a solve)."""
+        sol = self._solution
+        if sol is not None and len(sol.values) < len(self.column_kind):
+            # Columns added since are closed at this onloading: their values are 0.
+            sol = replace(sol, values=np.concatenate([sol.values, np.zeros(len(self.column_kind) - len(sol.values))]))
+            self._solution = sol
+        return sol
 
-        Columns added since are closed at this onloading, so their values are 0. The model keeps
-        its current basis, from which the next solve starts as well as from any other.
-        """
-        self.set_onloading(x, y_edge)
-        values, duals, objective = solved
-        self.last = (np.concatenate([values, np.zeros(len(self.col_kind) - len(values))]), duals, objective)
+    def solve(self, x: np.ndarray, y_edge: np.ndarray) -> EdgeSolution:
+        """The solution at onloading (x (N, M), y_edge (M,)): solved now unless it is known."""
+        self._set_onloading(*self._local(x, y_edge))
+        if self._solution is None:
+            self._solution = self._run()
+        return self.solution
 
-    def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """Column values, row duals and this edge's part of A.
+    @contextmanager
+    def trial(self, x: np.ndarray, y_edge: np.ndarray) -> Iterator[EdgeSolution]:
+        """Solve onloading (x, y_edge) and, on leaving the block, go back to the onloading and
+        solution before it (the basis stays where the trial left it: the next solve starts from
+        it as well as from any)."""
+        xs, y, before = self._xs, self._y, self.solution
+        try:
+            yield self.solve(x, y_edge)
+        finally:
+            if xs is not None:
+                self._set_onloading(xs, y)
+                self._solution = before
 
-        Duals are >= 0 (the rows are <= rows of a maximisation) and priced per unit of the summed
-        objective sum rate*accuracy, as the prices of section 3 are.
-        """
+    def accept(self, x: np.ndarray, y_edge: np.ndarray, solution: EdgeSolution) -> None:
+        """Move to onloading (x, y_edge) whose ``solution`` an earlier solve or trial gave, without solving."""
+        self._set_onloading(*self._local(x, y_edge))
+        self._solution = solution
+
+    def _run(self) -> EdgeSolution:
+        """Solve the LP as it stands. Duals are >= 0 (the rows are <= rows of a maximisation)."""
         h = self.highs
-        if len(self.col_kind) == 0:
-            # No route is open (every one unroutable, mip.routable): all of the edge's queries
+        if len(self.column_kind) == 0:
+            # No route is open (every one unroutable, program.routable): all of the edge's queries
             # are dropped, no row binds. HiGHS would report an empty model instead of solving it.
-            self.last = (np.zeros(0), np.zeros(h.getNumRow()), 0.0)
-            return self.last
+            return EdgeSolution(np.zeros(0), self._duals(np.zeros(h.getNumRow())), 0.0)
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
@@ -240,8 +278,14 @@ class _EdgeLP:
         sol = h.getSolution()
         # Duals per unit of the summed objective (accuracy * queries/s); objective as its share of A.
         duals = np.maximum(np.asarray(sol.row_dual), 0.0) * self.unit
-        self.last = (np.asarray(sol.col_value), duals, h.getInfo().objective_function_value * self.objective_scale)
-        return self.last
+        return EdgeSolution(np.asarray(sol.col_value), self._duals(duals),
+                            h.getInfo().objective_function_value * self.objective_scale)
+
+    def _duals(self, d: np.ndarray) -> EdgeDuals:
+        P, C = self.P, self.C
+        cap = d[self._row_cap:self._row_cap + self.inst.n_models] if self.inst.batching else np.zeros(self.inst.n_models)
+        return EdgeDuals(conservation=d[:P], compute=d[P:P + C], uplink=d[P + C:P + 2 * C],
+                         backhaul=float(d[self._row_backhaul]), gpu=float(d[self._row_gpu]), cap=cap)
 
 
 class Offloading:
@@ -270,13 +314,13 @@ class Offloading:
         for lp, values in self._parts:
             # Columns are only ever appended, so the first len(values) describe this solve.
             n = len(values)
-            kind, pair, model = lp.col_kind[:n], lp.col_pair[:n], lp.col_model[:n]
+            kind, pair, model = lp.column_kind[:n], lp.column_pair[:n], lp.column_model[:n]
             positive = values > 0
-            for k, out in ((_LOCAL, local), (_EDGE, edge)):
+            for k, out in ((LOCAL, local), (EDGE, edge)):
                 keep = positive & (kind == k)
                 p = pair[keep]
                 out.append((lp.pair_client[p], lp.pair_task[p], model[keep], values[keep]))
-            is_cloud = kind == _CLOUD
+            is_cloud = kind == CLOUD
             p = pair[is_cloud]
             cloud[lp.pair_client[p], lp.pair_task[p]] = values[is_cloud]
 
@@ -309,7 +353,7 @@ class RoutingLP:
         self.instance = instance
         start, order = instance.clients_by_edge
         self.edges = [
-            _EdgeLP(instance, e, np.sort(order[start[e]:start[e + 1]]), cloud)
+            EdgeLP(instance, e, np.sort(order[start[e]:start[e + 1]]), cloud)
             for e in range(instance.n_edges)
         ]
         self.pool = WorkerPool(min(resolve_threads(threads), max(instance.n_edges, 1)))
@@ -335,18 +379,11 @@ class RoutingLP:
         objective = 0.0
         parts = []
 
-        def solve_edge(lp: _EdgeLP):
-            changed = lp.set_onloading(x, y[lp.edge])
-            return lp.solve() if changed or lp.last is None else lp.last
-
         active = [lp for lp in self.edges if lp.P > 0]
-        for lp, (values, duals, obj) in zip(active, self.pool.map(solve_edge, active)):
-            objective += obj
-            parts.append((lp, values))
-            mu[lp.clients] = duals[lp.row_compute:lp.row_compute + lp.C]
-            beta[lp.clients] = duals[lp.row_uplink:lp.row_uplink + lp.C]
-            gamma[lp.edge] = duals[lp.row_backhaul]
-            nu[lp.edge] = duals[lp.row_gpu]
-            if inst.batching:
-                kappa[lp.edge] = duals[lp.row_cap:lp.row_cap + M]
+        for lp, sol in zip(active, self.pool.map(lambda lp: lp.solve(x, y[lp.edge]), active)):
+            objective += sol.objective
+            parts.append((lp, sol.values))
+            d = sol.duals
+            mu[lp.clients], beta[lp.clients] = d.compute, d.uplink
+            gamma[lp.edge], nu[lp.edge], kappa[lp.edge] = d.backhaul, d.gpu, d.cap
         return Offloading(inst, x, y, objective, Prices(mu, beta, nu, gamma, kappa), parts)
