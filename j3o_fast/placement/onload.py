@@ -25,7 +25,8 @@ from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
-from .mip import MAX_ROUTE_COEF, routable
+from .program import (CLOUD, EDGE, LOCAL, MAX_ROUTE_COEF, backhaul_per_query, cap_per_query, compute_per_query,
+                      gpu_per_query, route_rows, routable, uplink_per_query)
 from .prices import Prices
 
 KEY_MODES = ("per_memory", "gain")  # index = the kernel's key_mode
@@ -294,35 +295,30 @@ def _check_mask(value, path: str, shape: tuple) -> np.ndarray:
 
 
 def unroutable(instance: PlacementInstance, candidates: Candidates) -> tuple[np.ndarray, np.ndarray] | None:
-    """Entries (nnz,) and slots (S,) whose route the LP does not offer (mip.routable): the local or
+    """Entries (nnz,) and slots (S,) whose route the LP does not offer (program.routable): the local or
     edge route of each entry, the cloud route of each slot. None when no route can be unroutable,
     which a bound on the largest coefficient shows without looking at entries (every realistic
     instance)."""
     inst, c = instance, candidates
     r = float(c.slot_rate.max()) if c.n_slots else 0.0
-    bounds = [r * float(inst.gflop.max()) / float(inst.client_gflops.min()),
-              r * float(inst.payload_mbit.max()) / float(inst.client_uplink_mbps.min()),
-              r * float(inst.payload_mbit.max()) / float(inst.edge_backhaul_mbps.min()),
-              r * float(inst.edge_query_cost.max()) / float(inst.edge_speed.min())]
+    bounds = [r * compute_per_query(float(inst.gflop.max()), float(inst.client_gflops.min())),
+              r * uplink_per_query(float(inst.payload_mbit.max()), float(inst.client_uplink_mbps.min())),
+              r * backhaul_per_query(float(inst.payload_mbit.max()), float(inst.edge_backhaul_mbps.min())),
+              r * gpu_per_query(float(inst.edge_query_cost.max()), float(inst.edge_speed.min()))]
     if inst.batching:
-        bounds.append(r * inst.batching_window_s / float(inst.max_batch.min()))
+        bounds.append(r * cap_per_query(inst.batching_window_s, float(inst.max_batch.min())))
     if max(bounds) <= MAX_ROUTE_COEF:
         return None
-    # The same expressions as the LP's columns (offload._EdgeLP._coefficients), so both agree.
     sn, st, rate = c.slot_client, c.slot_task, c.slot_rate
-    up = rate * inst.payload_mbit[st] / inst.client_uplink_mbps[sn]
-    cloud_ok = routable(up, rate * inst.payload_mbit[st] / inst.edge_backhaul_mbps[inst.client_edge[sn]])
+    cloud_ok = routable(route_rows(inst, CLOUD, sn, st, st, rate))
     cand = np.repeat(np.arange(c.n_candidates), np.diff(c.indptr))
     s = c.slot.astype(np.int64)
-    n, t, r, m, e = sn[s], st[s], rate[s], c.model[cand], c.edge[cand]
+    n, t, r, m = sn[s], st[s], rate[s], c.model[cand]
     edge = c.node[cand] >= c.n_clients
     entry_ok = np.empty(s.shape, dtype=bool)
     loc = ~edge
-    entry_ok[loc] = routable(r[loc] * inst.gflop[m[loc], t[loc]] / inst.client_gflops[n[loc]])
-    coef = [up[s[edge]], r[edge] * inst.edge_query_cost[m[edge]] / inst.edge_speed[e[edge]]]
-    if inst.batching:
-        coef.append(r[edge] * inst.batching_window_s / inst.max_batch[m[edge]])
-    entry_ok[edge] = routable(*coef)
+    entry_ok[loc] = routable(route_rows(inst, LOCAL, n[loc], t[loc], m[loc], r[loc]))
+    entry_ok[edge] = routable(route_rows(inst, EDGE, n[edge], t[edge], m[edge], r[edge]))
     return ~entry_ok, ~cloud_ok
 
 
