@@ -1,4 +1,5 @@
-"""Build of the compiled core: plain C in csrc/ behind Cython bindings in j3o_fast/_*.pyx.
+"""Build of the compiled core: plain C in csrc/ behind Cython bindings beside their domain
+(j3o_fast/coinference/_*.pyx, j3o_fast/placement/_*.pyx).
 
 Every extension is listed explicitly. Metadata lives in pyproject.toml.
 """
@@ -29,18 +30,21 @@ COMMON = dict(
 
 extensions = [
     Extension(
-        "j3o_fast._placement_usage",
-        sources=["j3o_fast/_placement_usage.pyx", "csrc/placement_usage.c"],
+        "j3o_fast.placement._placement_usage",
+        sources=["j3o_fast/placement/_placement_usage.pyx", "csrc/placement_usage.c"],
+        depends=["csrc/placement_usage.h", "csrc/status.h"],
         **COMMON,
     ),
     Extension(
-        "j3o_fast._og",
-        sources=["j3o_fast/_og.pyx", "csrc/coinference_og.c"],
+        "j3o_fast.placement._greedy",
+        sources=["j3o_fast/placement/_greedy.pyx", "csrc/greedy.c"],
+        depends=["csrc/greedy.h", "csrc/status.h"],
         **COMMON,
     ),
     Extension(
-        "j3o_fast._greedy",
-        sources=["j3o_fast/_greedy.pyx", "csrc/greedy.c"],
+        "j3o_fast.coinference._og",
+        sources=["j3o_fast/coinference/_og.pyx", "csrc/coinference_og.c"],
+        depends=["csrc/coinference_og.h", "csrc/status.h"],
         **COMMON,
     ),
 ]

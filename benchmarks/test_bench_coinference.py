@@ -15,7 +15,7 @@ import pytest
 from reference import ipssa_reference, og_reference
 from timing import mean_seconds
 
-from j3o_fast import _og
+from j3o_fast.coinference import _og
 from j3o_fast.coinference import CoInferenceInstance, verify_plan
 from j3o_fast.coinference.ipssa import solve_ipssa
 from j3o_fast.coinference.og import OGInputs, run_dp, solve_og

@@ -17,7 +17,7 @@ import pytest
 from reference import python_lazy_greedy, reference_candidates, reference_values
 from timing import min_seconds
 
-from j3o_fast import _greedy
+from j3o_fast.placement import _greedy
 from j3o_fast.placement import generate
 from j3o_fast.placement.onload import build_candidates, greedy_onload, query_values
 from j3o_fast.placement.prices import Prices

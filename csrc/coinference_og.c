@@ -262,8 +262,13 @@ static void heap_offer(double *h, int64_t *size, int64_t cap, double saving, dou
     h[k] = saving;
 }
 
+/* The state of og_solve. V_i is stored for every i, in one arena: its steps are
+ * [voff[i], voff[i+1]) of vx/vv/vg/vj/vn. */
 typedef struct {
-    sfun *qold, *qnew; /* (N+1)*layers each */
+    int capped;        /* cap < K: the Q layers count uploaders */
+    int64_t layers;    /* Q layers per first sub-task: cap + 1 with a cap, else 1 */
+    int64_t nq;        /* (N+1) * layers */
+    sfun *qold, *qnew; /* nq each */
     sfun acc, tmp;
     double *vx, *vv, *vg; /* arena of all V_i */
     int32_t *vj, *vn;
@@ -271,6 +276,7 @@ typedef struct {
     int64_t varena_len, varena_cap;
     double *ccl, *lsum, *vd, *vdg, *heap, *topsum, *lbrest, *opt;
     int64_t *hsize, *alive;
+    int64_t n_alive;   /* clamped-group starts j still able to reach the bound: alive[0..n_alive) */
     ofun of;
 } og_work;
 
@@ -467,13 +473,13 @@ double og_group_choices(const og_problem *p, int64_t j, int64_t i, int64_t n, do
     return total;
 }
 
-static void work_free(og_work *w, int64_t nq)
+static void work_free(og_work *w)
 {
     if (w->qold)
-        for (int64_t k = 0; k < nq; k++)
+        for (int64_t k = 0; k < w->nq; k++)
             sf_free(&w->qold[k]);
     if (w->qnew)
-        for (int64_t k = 0; k < nq; k++)
+        for (int64_t k = 0; k < w->nq; k++)
             sf_free(&w->qnew[k]);
     free(w->qold);
     free(w->qnew);
@@ -501,236 +507,307 @@ static void work_free(og_work *w, int64_t nq)
     free(w->of.order);
 }
 
-int og_solve(const og_problem *p, og_plan *out)
+/* The fixed-size workspaces: K x (N+1) tables of the clamped groups, the option functions of
+ * one user, and with a cap one heap of `cap` savings per (j, n). Returns 0 if one is missing. */
+static int work_alloc(const og_problem *p, og_work *w)
 {
     const int64_t K = p->n_users, N = p->n_subtasks, NN = N + 1;
-    const int capped = p->cap < K;
-    const int64_t layers = capped ? p->cap + 1 : 1;
-    const int64_t nq = NN * layers;
+    w->capped = p->cap < K;
+    w->layers = w->capped ? p->cap + 1 : 1;
+    w->nq = NN * w->layers;
+    w->qold = calloc((size_t)w->nq, sizeof(sfun));
+    w->qnew = calloc((size_t)w->nq, sizeof(sfun));
+    w->voff = malloc(sizeof(int64_t) * (size_t)(K + 2));
+    w->ccl = calloc((size_t)(K * NN), sizeof(double));
+    w->vd = malloc(sizeof(double) * (size_t)(K * NN));
+    w->vdg = malloc(sizeof(double) * (size_t)(K * NN));
+    w->lbrest = malloc(sizeof(double) * (size_t)(K + 1));
+    w->opt = malloc(sizeof(double) * (size_t)NN);
+    w->alive = malloc(sizeof(int64_t) * (size_t)K);
+    w->of.x = malloc(sizeof(double) * (size_t)(NN * NN));
+    w->of.v = malloc(sizeof(double) * (size_t)(NN * NN));
+    w->of.len = malloc(sizeof(int64_t) * (size_t)NN);
+    w->of.order = malloc(sizeof(int64_t) * (size_t)N);
+    if (!w->qold || !w->qnew || !w->voff || !w->ccl || !w->vd || !w->vdg || !w->lbrest || !w->opt || !w->alive ||
+        !w->of.x || !w->of.v || !w->of.len || !w->of.order)
+        return 0;
+    if (w->capped) {
+        w->lsum = calloc((size_t)K, sizeof(double));
+        w->topsum = calloc((size_t)(K * NN), sizeof(double));
+        w->hsize = calloc((size_t)(K * NN), sizeof(int64_t));
+        w->heap = malloc(sizeof(double) * (size_t)(K * NN * (p->cap > 0 ? p->cap : 1)));
+        if (!w->lsum || !w->topsum || !w->hsize || !w->heap)
+            return 0;
+    }
+    return 1;
+}
+
+/* Lower bounds of the cost still to come: lbrest[q] = sum over q' >= q of the least cost of
+ * user q' alone, finishing at its own deadline, min(local_cost[q'], o^1(D[q'])) (the upload
+ * options only when cap > 0); lbrest[K] = 0. Cost units: energy (J) plus penalties. */
+static void lower_bounds(const og_problem *p, og_work *w)
+{
+    const int64_t K = p->n_users;
+    w->lbrest[K] = 0.0;
+    for (int64_t q = K - 1; q >= 0; q--) {
+        options_at(p, q, p->deadline[q], w->opt);
+        double lb = p->local_cost[q];
+        if (p->cap > 0 && w->opt[0] < lb)
+            lb = w->opt[0];
+        w->lbrest[q] = w->lbrest[q + 1] + lb;
+    }
+}
+
+/* The start of the DP: every Q layer is +inf (no group is open) and V_0 = 0 for every F,
+ * stored as the arena's first function. Returns 0 if out of memory. */
+static int dp_start(og_work *w)
+{
+    for (int64_t k = 0; k < w->nq; k++) {
+        if (!sf_reserve(&w->qold[k], 4))
+            return 0;
+        sf_constant(&w->qold[k], INFINITY, -1, 0);
+    }
+    if (!sf_reserve(&w->acc, 4))
+        return 0;
+    sf_constant(&w->acc, 0.0, -1, 0);
+    w->voff[0] = 0;
+    if (!varena_append(w, &w->acc))
+        return 0;
+    w->voff[1] = w->varena_len;
+    w->n_alive = 0;
+    return 1;
+}
+
+/* The cost before a group that starts at position i and ends at its own deadline, for each
+ * first sub-task n = 1..N+1: vd[i*(N+1) + n-1] = V_i(D[i] - R[n]) (cost units) and
+ * vdg[...] = the GPU time planned up to there plus R[n] (seconds). */
+static void clamped_entry_costs(const og_problem *p, og_work *w, int64_t i)
+{
+    const int64_t NN = p->n_subtasks + 1;
+    const double *vx = w->vx + w->voff[i], *vv = w->vv + w->voff[i], *vg = w->vg + w->voff[i];
+    const int64_t vlen = w->voff[i + 1] - w->voff[i];
+    for (int64_t n = 1; n <= NN; n++) {
+        const int64_t t = step_at(vx, vlen, p->deadline[i] - p->tail[n]);
+        w->vd[i * NN + n - 1] = vv[t];
+        w->vdg[i * NN + n - 1] = vg[t] + p->tail[n];
+    }
+}
+
+/* Groups that finish before their first member's deadline, after adding position i: every Q
+ * layer (n, c) becomes
+ *   Q'^{n,c}(F) = min(A^c(F) + l_i, A^{c'}(F) + o_i^n(F)) for F < D[i], +inf from D[i] on,
+ *   A^c = min(Q^{n,c}, [c = 0] V_i(F - R[n])),
+ * (cost units; F in seconds) with values above `limit` cut. New and old layers then swap.
+ * Returns 0 if out of memory. */
+static int open_groups(const og_problem *p, og_work *w, int64_t i, double limit)
+{
+    const int64_t NN = p->n_subtasks + 1, layers = w->layers;
+    const int capped = w->capped;
+    const double *vx = w->vx + w->voff[i], *vv = w->vv + w->voff[i], *vg = w->vg + w->voff[i];
+    const int64_t vlen = w->voff[i + 1] - w->voff[i];
+    const double l = p->local_cost[i];
+    build_ofun(p, i, &w->of);
+    for (int64_t n = 1; n <= NN; n++) {
+        const double *ox = w->of.x + (n - 1) * NN, *ov = w->of.v + (n - 1) * NN;
+        const int64_t olen = p->cap > 0 ? w->of.len[n - 1] : 1;
+        for (int64_t c = 0; c < layers; c++) {
+            const sfun *qa = &w->qold[(n - 1) * layers + c];
+            const sfun *qb = capped ? (c > 0 ? &w->qold[(n - 1) * layers + c - 1] : NULL) : NULL;
+            int with_a = c == 0, with_b = capped ? c == 1 : c == 0;
+            /* uncapped: A^{c'} = A^c; the same cursor is read twice through qb = qa */
+            if (!capped)
+                qb = qa;
+            if (!layer_update(qa, qb, with_a, with_b, vx, vv, vg, vlen, p->tail[n], (int32_t)i, ox, ov, olen, l,
+                              p->deadline[i], limit, &w->qnew[(n - 1) * layers + c]))
+                return 0;
+        }
+    }
+    sfun *swap = w->qold;
+    w->qold = w->qnew;
+    w->qnew = swap;
+    return 1;
+}
+
+/* Groups [j, i+1) that end at their own first deadline D[j], for every start j still alive:
+ *   W(j, i+1) = min_n C(j, i+1, n, D[j]) + V_j(D[j] - R[n])   (cost units),
+ * C the members' cost, kept as running sums over i in ccl (with a cap: all-local sum lsum minus
+ * the `cap` largest savings, kept in one heap per (j, n)). W(j, .) applies to every F >= D[j],
+ * so their running minimum over ascending j is a staircase in F, written to w->acc. Starts
+ * whose W exceeds `limit` leave `alive` for good. Returns 0 if out of memory. */
+static int clamped_groups(const og_problem *p, og_work *w, int64_t i, double limit)
+{
+    const int64_t NN = p->n_subtasks + 1;
+    const int capped = w->capped;
+    const double *D = p->deadline;
+    const double l = p->local_cost[i];
+    w->alive[w->n_alive++] = i;
+    if (capped) {
+        w->lsum[i] = 0.0;
+        for (int64_t n = 0; n < NN; n++) {
+            w->topsum[i * NN + n] = 0.0;
+            w->hsize[i * NN + n] = 0;
+        }
+    } else {
+        for (int64_t n = 0; n < NN; n++)
+            w->ccl[i * NN + n] = 0.0;
+    }
+    if (!sf_reserve(&w->acc, 2 * w->n_alive + 2))
+        return 0;
+    w->acc.len = 0;
+    sf_push(&w->acc, -INFINITY, INFINITY, 0.0, -1, 0);
+    double run = INFINITY, grun = 0.0;
+    int64_t kept = 0;
+    for (int64_t a = 0; a < w->n_alive; a++) {
+        const int64_t j = w->alive[a];
+        options_at(p, i, D[j], w->opt);
+        double best = INFINITY, gbest = 0.0;
+        int32_t bn = (int32_t)NN;
+        for (int64_t n = 0; n < NN; n++) {
+            double c;
+            if (capped) {
+                if (n == 0)
+                    w->lsum[j] += l;
+                if (p->cap > 0 && w->opt[n] < l)
+                    heap_offer(w->heap + (j * NN + n) * p->cap, &w->hsize[j * NN + n], p->cap, l - w->opt[n],
+                               &w->topsum[j * NN + n]);
+                c = w->lsum[j] - w->topsum[j * NN + n];
+                w->ccl[j * NN + n] = c;
+            } else {
+                c = w->ccl[j * NN + n] += (w->opt[n] < l ? w->opt[n] : l);
+            }
+            /* ascending n, replaced unless strictly worse: among ties the later sub-task */
+            const double tot = c + w->vd[j * NN + n], gtot = w->vdg[j * NN + n];
+            if (tot < INFINITY && !cost_lt(best, gbest, tot, gtot)) {
+                best = tot;
+                gbest = gtot;
+                bn = (int32_t)(n + 1);
+            }
+        }
+        /* a clamped group only grows costlier as members join (each adds at least its own
+         * lower bound), so once it cannot reach the bound it never will */
+        if (best > limit)
+            best = INFINITY;
+        else
+            w->alive[kept++] = j;
+        /* ascending j, replaced only when strictly better: among ties the larger group */
+        if (cost_lt(best, gbest, run, grun)) {
+            run = best;
+            grun = gbest;
+            if (w->acc.x[w->acc.len - 1] == D[j]) {
+                w->acc.v[w->acc.len - 1] = run;
+                w->acc.g[w->acc.len - 1] = grun;
+                w->acc.tj[w->acc.len - 1] = (int32_t)j;
+                w->acc.tn[w->acc.len - 1] = bn;
+            } else
+                sf_push(&w->acc, D[j], run, grun, (int32_t)j, bn);
+        }
+    }
+    w->n_alive = kept;
+    return 1;
+}
+
+/* V_{i+1}(F) = min(the clamped staircase, every Q layer (n, c) tagged with its n), the least
+ * cost of positions [0, i+1) whose last group finishes by F; appended to the arena as
+ * [voff[i+1], voff[i+2]). Returns 0 if out of memory. */
+static int next_value_function(const og_problem *p, og_work *w, int64_t i)
+{
+    const int64_t NN = p->n_subtasks + 1, layers = w->layers;
+    for (int64_t n = 1; n <= NN; n++)
+        for (int64_t c = 0; c < layers; c++) {
+            if (sf_empty(&w->qold[(n - 1) * layers + c]))
+                continue;
+            if (!merge_min(&w->acc, &w->qold[(n - 1) * layers + c], (int32_t)n, &w->tmp))
+                return 0;
+            sfun t = w->acc;
+            w->acc = w->tmp;
+            w->tmp = t;
+        }
+    if (!varena_append(w, &w->acc))
+        return 0;
+    w->voff[i + 2] = w->varena_len;
+    return 1;
+}
+
+/* The plan of V_K(+inf), read back from the step tags, last group first: the step of V_i
+ * holding F names the last group [j, i) and its first sub-task n; it finishes at
+ * G = min(D[j], F) and the groups before it by G - R[n] (seconds). Then the groups are put in
+ * time order and each member's choice is made as the DP priced it (og_group_choices).
+ * Returns J3O_OK, J3O_NO_PLAN (V_K(+inf) = +inf: every state was cut) or J3O_ERR_NOMEM. */
+static int read_plan(const og_problem *p, const og_work *w, og_plan *out)
+{
+    const int64_t K = p->n_users;
     const double *D = p->deadline, *R = p->tail;
+    const int64_t off = w->voff[K], len = w->voff[K + 1] - w->voff[K];
+    double cost = w->vv[off + len - 1];
+    if (!(cost < INFINITY))
+        return J3O_NO_PLAN;
+    out->cost = cost;
+    int64_t i = K, g = 0;
+    double F = INFINITY;
+    while (i > 0) {
+        const int64_t o = w->voff[i], ln = w->voff[i + 1] - w->voff[i];
+        const int64_t t = step_at(w->vx + o, ln, F);
+        const int64_t j = w->vj[o + t], n = w->vn[o + t];
+        const double G = D[j] < F ? D[j] : F;
+        out->group_start[g] = j;
+        out->group_first[g] = n;
+        out->group_finish[g] = G;
+        g++;
+        F = G - R[n];
+        i = j;
+    }
+    out->n_groups = g;
+    /* time order */
+    for (int64_t a = 0, b = g - 1; a < b; a++, b--) {
+        int64_t s = out->group_start[a];
+        out->group_start[a] = out->group_start[b];
+        out->group_start[b] = s;
+        s = out->group_first[a];
+        out->group_first[a] = out->group_first[b];
+        out->group_first[b] = s;
+        double f = out->group_finish[a];
+        out->group_finish[a] = out->group_finish[b];
+        out->group_finish[b] = f;
+    }
+    double *buf = malloc(sizeof(double) * (size_t)(2 * K));
+    if (!buf)
+        return J3O_ERR_NOMEM;
+    for (int64_t a = 0; a < g; a++) {
+        const int64_t j = out->group_start[a], e = a + 1 < g ? out->group_start[a + 1] : K;
+        og_group_choices(p, j, e, out->group_first[a], out->group_finish[a], out->choice + j, buf);
+    }
+    free(buf);
+    return J3O_OK;
+}
+
+int og_solve(const og_problem *p, og_plan *out)
+{
     og_work w;
     memset(&w, 0, sizeof(w));
-    int status = OG_NO_MEMORY;
+    int status = J3O_ERR_NOMEM;
 
     out->cost = INFINITY;
     out->n_groups = 0;
     out->n_steps = 0;
 
-    w.qold = calloc((size_t)nq, sizeof(sfun));
-    w.qnew = calloc((size_t)nq, sizeof(sfun));
-    w.voff = malloc(sizeof(int64_t) * (size_t)(K + 2));
-    w.ccl = calloc((size_t)(K * NN), sizeof(double));
-    w.vd = malloc(sizeof(double) * (size_t)(K * NN));
-    w.vdg = malloc(sizeof(double) * (size_t)(K * NN));
-    w.lbrest = malloc(sizeof(double) * (size_t)(K + 1));
-    w.opt = malloc(sizeof(double) * (size_t)NN);
-    w.alive = malloc(sizeof(int64_t) * (size_t)K);
-    w.of.x = malloc(sizeof(double) * (size_t)(NN * NN));
-    w.of.v = malloc(sizeof(double) * (size_t)(NN * NN));
-    w.of.len = malloc(sizeof(int64_t) * (size_t)NN);
-    w.of.order = malloc(sizeof(int64_t) * (size_t)N);
-    if (!w.qold || !w.qnew || !w.voff || !w.ccl || !w.vd || !w.vdg || !w.lbrest || !w.opt || !w.alive || !w.of.x ||
-        !w.of.v || !w.of.len || !w.of.order)
+    if (!work_alloc(p, &w))
         goto done;
-    if (capped) {
-        w.lsum = calloc((size_t)K, sizeof(double));
-        w.topsum = calloc((size_t)(K * NN), sizeof(double));
-        w.hsize = calloc((size_t)(K * NN), sizeof(int64_t));
-        w.heap = malloc(sizeof(double) * (size_t)(K * NN * (p->cap > 0 ? p->cap : 1)));
-        if (!w.lsum || !w.topsum || !w.hsize || !w.heap)
-            goto done;
-    }
-
-    /* Per-user lower bound: the user alone, finishing at its own deadline. */
-    w.lbrest[K] = 0.0;
-    for (int64_t q = K - 1; q >= 0; q--) {
-        options_at(p, q, D[q], w.opt);
-        double lb = p->local_cost[q];
-        if (p->cap > 0 && w.opt[0] < lb)
-            lb = w.opt[0];
-        w.lbrest[q] = w.lbrest[q + 1] + lb;
-    }
+    lower_bounds(p, &w);
+    /* A state of positions [0, i+1) is cut above limit = bound - lbrest[i+1] (+ a tolerance
+     * relative to the bound): the users after it cost at least lbrest[i+1]. */
     const double tol = 1e-9 * (1.0 + fabs(p->bound));
-
-    for (int64_t k = 0; k < nq; k++) {
-        if (!sf_reserve(&w.qold[k], 4))
-            goto done;
-        sf_constant(&w.qold[k], INFINITY, -1, 0);
-    }
-    /* V_0 = 0 */
-    if (!sf_reserve(&w.acc, 4))
+    if (!dp_start(&w))
         goto done;
-    sf_constant(&w.acc, 0.0, -1, 0);
-    w.voff[0] = 0;
-    if (!varena_append(&w, &w.acc))
-        goto done;
-    w.voff[1] = w.varena_len;
-    int64_t n_alive = 0;
-
-    for (int64_t i = 0; i < K; i++) {
+    for (int64_t i = 0; i < p->n_users; i++) {
         const double limit = p->bound - w.lbrest[i + 1] + tol;
-        const double *vx = w.vx + w.voff[i], *vv = w.vv + w.voff[i], *vg = w.vg + w.voff[i];
-        const int64_t vlen = w.voff[i + 1] - w.voff[i];
-        const double l = p->local_cost[i];
-
-        /* V_i(D_i - R[n]): the cost before a group that starts at i and ends at its deadline */
-        for (int64_t n = 1; n <= NN; n++) {
-            const int64_t t = step_at(vx, vlen, D[i] - R[n]);
-            w.vd[i * NN + n - 1] = vv[t];
-            w.vdg[i * NN + n - 1] = vg[t] + R[n];
-        }
-
-        /* Groups finishing before their first member's deadline: Q layers. */
-        build_ofun(p, i, &w.of);
-        for (int64_t n = 1; n <= NN; n++) {
-            const double *ox = w.of.x + (n - 1) * NN, *ov = w.of.v + (n - 1) * NN;
-            const int64_t olen = p->cap > 0 ? w.of.len[n - 1] : 1;
-            for (int64_t c = 0; c < layers; c++) {
-                const sfun *qa = &w.qold[(n - 1) * layers + c];
-                const sfun *qb = capped ? (c > 0 ? &w.qold[(n - 1) * layers + c - 1] : NULL) : NULL;
-                int with_a = c == 0, with_b = capped ? c == 1 : c == 0;
-                /* uncapped: A^{c'} = A^c; the same cursor is read twice through qb = qa */
-                if (!capped)
-                    qb = qa;
-                if (!layer_update(qa, qb, with_a, with_b, vx, vv, vg, vlen, R[n], (int32_t)i, ox, ov, olen, l,
-                                  D[i], limit, &w.qnew[(n - 1) * layers + c]))
-                    goto done;
-            }
-        }
-        sfun *swap = w.qold;
-        w.qold = w.qnew;
-        w.qnew = swap;
-
-        /* Groups [j, i+1) that end at their own first deadline D[j]: W(j, i+1). */
-        w.alive[n_alive++] = i;
-        if (capped) {
-            w.lsum[i] = 0.0;
-            for (int64_t n = 0; n < NN; n++) {
-                w.topsum[i * NN + n] = 0.0;
-                w.hsize[i * NN + n] = 0;
-            }
-        } else {
-            for (int64_t n = 0; n < NN; n++)
-                w.ccl[i * NN + n] = 0.0;
-        }
-        if (!sf_reserve(&w.acc, 2 * n_alive + 2))
+        clamped_entry_costs(p, &w, i);
+        if (!open_groups(p, &w, i, limit) || !clamped_groups(p, &w, i, limit) || !next_value_function(p, &w, i))
             goto done;
-        w.acc.len = 0;
-        sf_push(&w.acc, -INFINITY, INFINITY, 0.0, -1, 0);
-        double run = INFINITY, grun = 0.0;
-        int64_t kept = 0;
-        for (int64_t a = 0; a < n_alive; a++) {
-            const int64_t j = w.alive[a];
-            options_at(p, i, D[j], w.opt);
-            double best = INFINITY, gbest = 0.0;
-            int32_t bn = (int32_t)NN;
-            for (int64_t n = 0; n < NN; n++) {
-                double c;
-                if (capped) {
-                    if (n == 0)
-                        w.lsum[j] += l;
-                    if (p->cap > 0 && w.opt[n] < l)
-                        heap_offer(w.heap + (j * NN + n) * p->cap, &w.hsize[j * NN + n], p->cap,
-                                   l - w.opt[n], &w.topsum[j * NN + n]);
-                    c = w.lsum[j] - w.topsum[j * NN + n];
-                    w.ccl[j * NN + n] = c;
-                } else {
-                    c = w.ccl[j * NN + n] += (w.opt[n] < l ? w.opt[n] : l);
-                }
-                /* ascending n, replaced unless strictly worse: among ties the later sub-task */
-                const double tot = c + w.vd[j * NN + n], gtot = w.vdg[j * NN + n];
-                if (tot < INFINITY && !cost_lt(best, gbest, tot, gtot)) {
-                    best = tot;
-                    gbest = gtot;
-                    bn = (int32_t)(n + 1);
-                }
-            }
-            /* a clamped group only grows costlier as members join (each adds at least its own
-             * lower bound), so once it cannot reach the bound it never will */
-            if (best > limit)
-                best = INFINITY;
-            else
-                w.alive[kept++] = j;
-            /* ascending j, replaced only when strictly better: among ties the larger group */
-            if (cost_lt(best, gbest, run, grun)) {
-                run = best;
-                grun = gbest;
-                if (w.acc.x[w.acc.len - 1] == D[j]) {
-                    w.acc.v[w.acc.len - 1] = run;
-                    w.acc.g[w.acc.len - 1] = grun;
-                    w.acc.tj[w.acc.len - 1] = (int32_t)j;
-                    w.acc.tn[w.acc.len - 1] = bn;
-                } else
-                    sf_push(&w.acc, D[j], run, grun, (int32_t)j, bn);
-            }
-        }
-        n_alive = kept;
-
-        /* V_{i+1} = min(clamped staircase, every Q layer) */
-        for (int64_t n = 1; n <= NN; n++)
-            for (int64_t c = 0; c < layers; c++) {
-                if (sf_empty(&w.qold[(n - 1) * layers + c]))
-                    continue;
-                if (!merge_min(&w.acc, &w.qold[(n - 1) * layers + c], (int32_t)n, &w.tmp))
-                    goto done;
-                sfun t = w.acc;
-                w.acc = w.tmp;
-                w.tmp = t;
-            }
-        if (!varena_append(&w, &w.acc))
-            goto done;
-        w.voff[i + 2] = w.varena_len;
     }
-
     out->n_steps = w.varena_len;
-    {
-        const int64_t off = w.voff[K], len = w.voff[K + 1] - w.voff[K];
-        double cost = w.vv[off + len - 1];
-        if (!(cost < INFINITY)) {
-            status = OG_NO_PLAN;
-            goto done;
-        }
-        out->cost = cost;
-        /* Read the groups back from the tags, last group first. */
-        int64_t i = K, g = 0;
-        double F = INFINITY;
-        while (i > 0) {
-            const int64_t o = w.voff[i], ln = w.voff[i + 1] - w.voff[i];
-            const int64_t t = step_at(w.vx + o, ln, F);
-            const int64_t j = w.vj[o + t], n = w.vn[o + t];
-            const double G = D[j] < F ? D[j] : F;
-            out->group_start[g] = j;
-            out->group_first[g] = n;
-            out->group_finish[g] = G;
-            g++;
-            F = G - R[n];
-            i = j;
-        }
-        out->n_groups = g;
-        /* time order */
-        for (int64_t a = 0, b = g - 1; a < b; a++, b--) {
-            int64_t s = out->group_start[a];
-            out->group_start[a] = out->group_start[b];
-            out->group_start[b] = s;
-            s = out->group_first[a];
-            out->group_first[a] = out->group_first[b];
-            out->group_first[b] = s;
-            double f = out->group_finish[a];
-            out->group_finish[a] = out->group_finish[b];
-            out->group_finish[b] = f;
-        }
-        double *buf = malloc(sizeof(double) * (size_t)(2 * K));
-        if (!buf)
-            goto done;
-        for (int64_t a = 0; a < g; a++) {
-            const int64_t j = out->group_start[a], e = a + 1 < g ? out->group_start[a + 1] : K;
-            og_group_choices(p, j, e, out->group_first[a], out->group_finish[a], out->choice + j, buf);
-        }
-        free(buf);
-    }
-    status = OG_OK;
+    status = read_plan(p, &w, out);
 
 done:
-    work_free(&w, nq);
+    work_free(&w);
     return status;
 }

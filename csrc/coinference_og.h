@@ -1,6 +1,6 @@
 /* OG: the exact grouping dynamic programme of coinference.md section 3.
  *
- * Plain C, no Python: arrays by pointer, a status code out. Users are given already sorted by
+ * Plain C, no Python: arrays by pointer, a status code of status.h out. Users are given already sorted by
  * (absolute deadline, index); position p below is a rank in that order. A grouping splits the
  * order into contiguous groups; group g = positions [j, i) takes a first edge sub-task n in
  * 1..N+1 and finishes at G = min(D[j], F), where F is the start of the next group's first batch
@@ -34,9 +34,7 @@
 
 #include <stdint.h>
 
-#define OG_OK 0
-#define OG_NO_MEMORY 1
-#define OG_NO_PLAN 2 /* every state was cut by `bound`: no grouping costs <= bound */
+#include "status.h"
 
 /* Relative difference below which two costs (or two GPU times) tie. */
 #define OG_REL_TIE 1e-12
@@ -63,8 +61,9 @@ typedef struct {
     int64_t n_steps;       /* total steps of the V_i stored (a size measure) */
 } og_plan;
 
-/* Solve; arrays of `out` are caller-allocated with K entries. Returns OG_OK, OG_NO_MEMORY or
- * OG_NO_PLAN (out->cost is then +inf and no group is written). */
+/* Solve; arrays of `out` are caller-allocated with K entries. Returns J3O_OK, J3O_ERR_NOMEM or
+ * J3O_NO_PLAN (every state was cut by `bound`: no grouping costs <= bound; out->cost is then
+ * +inf and no group is written). The caller checks the sizes: K >= 1, N >= 1, cap >= 0. */
 int og_solve(const og_problem *p, og_plan *out);
 
 /* The choices of the members of one group (positions [j, i), first sub-task n, finish G), as

@@ -254,7 +254,7 @@ int j3o_lazy_greedy(const j3o_greedy_problem *p, int key_mode, j3o_greedy_state 
     const int64_t C = p->n_cand;
     const int64_t G = (p->group != NULL && C > 0) ? p->n_groups : 1;
     if (G < 1)
-        return J3O_GREEDY_BAD_INPUT;
+        return J3O_ERR_BAD_INPUT;
 
     int64_t *start = calloc((size_t)(G + 1), sizeof(int64_t));
     int64_t *run = malloc(sizeof(int64_t) * (size_t)(G + 1));
@@ -264,14 +264,14 @@ int j3o_lazy_greedy(const j3o_greedy_problem *p, int key_mode, j3o_greedy_state 
     entry *heaps = (entry *)(((uintptr_t)heap_block + 63) & ~(uintptr_t)63);
     int64_t *owner = G > 1 ? malloc(sizeof(int64_t) * (size_t)(p->n_nodes + p->n_slots + 1)) : NULL;
     accepted_list acc = {NULL, 0, 0};
-    int status = J3O_GREEDY_OK;
+    int status = J3O_OK;
     if (start == NULL || run == NULL || fill == NULL || heap_block == NULL || (G > 1 && owner == NULL))
-        status = J3O_GREEDY_NO_MEMORY;
+        status = J3O_ERR_NOMEM;
     else if (!check_input(p, key_mode, G, start, owner))
-        status = J3O_GREEDY_BAD_INPUT;
+        status = J3O_ERR_BAD_INPUT;
     free(owner);
 
-    if (status == J3O_GREEDY_OK) {
+    if (status == J3O_OK) {
         /* Group g's heap is h[1..fill[g]] with h = heaps + base[g], base[g] a multiple of 4
          * entries (kept in run[] until the runs need it). The exact gains of every eligible
          * candidate that fits are computed in index order, which reads the CSR sequentially; a
@@ -292,13 +292,13 @@ int j3o_lazy_greedy(const j3o_greedy_problem *p, int key_mode, j3o_greedy_state 
                 heaps[run[g] + 1 + fill[g]++] = make_entry(key_of(p, key_mode, j, gain), j);
             }
         }
-        for (int64_t g = 0; g < G && status == J3O_GREEDY_OK; g++) {
+        for (int64_t g = 0; g < G && status == J3O_OK; g++) {
             entry *h = heaps + run[g];
             run[g] = acc.size;
             if (!greedy_group(p, key_mode, s, h, fill[g], &acc, &n_eval))
-                status = J3O_GREEDY_NO_MEMORY;
+                status = J3O_ERR_NOMEM;
         }
-        if (status == J3O_GREEDY_OK) {
+        if (status == J3O_OK) {
             run[G] = acc.size;
             merge_runs(p, acc.data, run, fill, G, heaps, s);
             s->n_evaluations = n_eval;

@@ -10,18 +10,14 @@
  * capacity. The caller passes cur[s] = base_s (or the value already reached by a pre-selected
  * set) and the remaining capacities; the kernel updates them in place.
  *
- * Plain C, no Python: arrays by pointer, a status code out, nothing raised.
+ * Plain C, no Python: arrays by pointer, a status code of status.h out, nothing raised.
  */
 #ifndef J3O_GREEDY_H
 #define J3O_GREEDY_H
 
 #include <stdint.h>
 
-#define J3O_GREEDY_OK 0
-#define J3O_GREEDY_BAD_INPUT 1  /* slot/node/group index out of range, indptr not monotone,
-                                 * unknown key mode, memory <= 0 in J3O_KEY_PER_MEMORY mode, or
-                                 * groups that share a slot or a node */
-#define J3O_GREEDY_NO_MEMORY 2  /* workspace allocation failed; the state may be partly updated */
+#include "status.h"
 
 #define J3O_KEY_PER_MEMORY 0    /* heap key = gain / memory[j] (cost-benefit greedy) */
 #define J3O_KEY_GAIN 1          /* heap key = gain */
@@ -62,8 +58,10 @@ typedef struct {
 } j3o_greedy_state;
 
 /* Run the lazy greedy with the given key mode. Heap order: larger key first, ties to the
- * smaller candidate index. Returns J3O_GREEDY_OK, J3O_GREEDY_BAD_INPUT (nothing written) or
- * J3O_GREEDY_NO_MEMORY. */
+ * smaller candidate index. Returns J3O_OK; J3O_ERR_BAD_INPUT (nothing written) for a slot,
+ * node or group index out of range, indptr not starting at 0 or not monotone, an unknown key
+ * mode, memory <= 0 in J3O_KEY_PER_MEMORY mode, or groups that share a slot or a node; or
+ * J3O_ERR_NOMEM (a workspace allocation failed; the state may be partly updated). */
 int j3o_lazy_greedy(const j3o_greedy_problem *p, int key_mode, j3o_greedy_state *s);
 
 #endif

@@ -22,15 +22,20 @@ int j3o_routing_usage(const j3o_placement *p, const j3o_routes *local, const j3o
     const int64_t N = p->n_clients, E = p->n_edges, M = p->n_models, K = p->n_tasks;
 
     /* Validate every index before touching any output, so a bad entry cannot write out of bounds. */
+    for (int64_t n = 0; n < N; n++)
+        if (p->client_edge[n] < 0 || p->client_edge[n] >= E) {
+            out->bad_entry = -1;
+            return J3O_ERR_BAD_INPUT;
+        }
     for (int64_t i = 0; i < local->count; i++)
         if (!entry_ok(p, local, i)) {
             out->bad_entry = i;
-            return J3O_BAD_INDEX;
+            return J3O_ERR_BAD_INPUT;
         }
     for (int64_t i = 0; i < edge->count; i++)
         if (!entry_ok(p, edge, i)) {
             out->bad_entry = local->count + i;
-            return J3O_BAD_INDEX;
+            return J3O_ERR_BAD_INPUT;
         }
 
     memset(out->client_gflops, 0, sizeof(double) * (size_t)N);

@@ -1,6 +1,6 @@
 /* Resource usage of a placement routing (placement.md section 2, constraints 1-7).
  *
- * Plain C, no Python: arrays by pointer, a status code out. Row-major layouts:
+ * Plain C, no Python: arrays by pointer, a status code of status.h out. Row-major layouts:
  * rate[n*K+t], accuracy/gflop/cover[m*K+t], cloud/drop/assigned[n*K+t], x[n*M+m], y[e*M+m],
  * edge_load[e*M+m].
  */
@@ -9,8 +9,7 @@
 
 #include <stdint.h>
 
-#define J3O_OK 0
-#define J3O_BAD_INDEX 1
+#include "status.h"
 
 typedef struct {
     int64_t n_clients, n_edges, n_models, n_tasks;
@@ -39,11 +38,12 @@ typedef struct {
     double served_accuracy; /* sum rate*(acc*(l+h) + acc_cloud*c), the unnormalised objective */
     int64_t n_uncoupled;    /* entries with frac > tol on a model not onloaded or not serving t */
     int64_t first_uncoupled;/* index of the first such entry (local first, then edge + count), or -1 */
-    int64_t bad_entry;      /* on J3O_BAD_INDEX: index of the offending entry (edge: + local count) */
+    int64_t bad_entry;      /* on J3O_ERR_BAD_INPUT: index of the offending route entry (edge: +
+                             * local count), or -1 when a client's edge is out of range */
 } j3o_usage;
 
-/* Fill `out` (arrays zeroed here). Returns J3O_OK, or J3O_BAD_INDEX if an entry's client, task
- * or model is out of range (nothing is read out of bounds). */
+/* Fill `out` (arrays zeroed here). Returns J3O_OK, or J3O_ERR_BAD_INPUT if an entry's client,
+ * task or model or a client's edge is out of range (nothing is read or written out of bounds). */
 int j3o_routing_usage(const j3o_placement *p, const j3o_routes *local, const j3o_routes *edge,
                       const double *cloud, const double *drop, const uint8_t *x, const uint8_t *y,
                       double tol, j3o_usage *out);

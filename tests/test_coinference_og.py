@@ -7,7 +7,7 @@ import pytest
 from coinference_cases import assert_valid, cost, replace, tiny
 from reference import og_enumerate_groupings, og_reference
 
-from j3o_fast import _og
+from j3o_fast.coinference import _og
 from j3o_fast.coinference import verify_plan
 from j3o_fast.coinference.ipssa import solve_ipssa
 from j3o_fast.coinference.og import OGInputs, run_dp, solve_og

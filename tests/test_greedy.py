@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from reference import naive_greedy, python_lazy_greedy
 
-from j3o_fast import _greedy
+from j3o_fast.errors import InvalidInputError
+from j3o_fast.placement import _greedy
 
 FIELDS = ("indptr", "slot", "value", "weight", "node", "memory", "fixed_cost", "fixed_use", "eligible",
           "cur", "best", "memory_left", "share_left")
@@ -137,12 +138,15 @@ def test_grouped_kernel_equals_global_twins(seed):
 def test_groups_that_share_a_slot_or_node_are_rejected():
     prob = _single([[0.5], [0.6]], [1.0], [1.0, 1.0], [5.0, 5.0], slots=[[0], [0]], node=[0, 1])
     args = [np.array(prob[k], copy=True) for k in FIELDS]
-    assert _greedy.lazy_greedy(*args, 0, np.array([0, 1]), 2)[0] == _greedy.BAD_INPUT  # shared slot
+    with pytest.raises(InvalidInputError, match=r"group\[\d\]: .* serves slot 0, .*share no slot"):
+        _greedy.lazy_greedy(*args, 0, np.array([0, 1]), 2)
     assert _greedy.lazy_greedy(*args, 0, np.array([0, 0]), 2)[0] == _greedy.OK
     prob = _single([[0.5], [0.6]], [1.0, 1.0], [1.0, 1.0], [5.0], slots=[[0], [1]], node=[0, 0])
     args = [np.array(prob[k], copy=True) for k in FIELDS]
-    assert _greedy.lazy_greedy(*args, 0, np.array([0, 1]), 2)[0] == _greedy.BAD_INPUT  # shared node
-    assert _greedy.lazy_greedy(*args, 0, np.array([0, 2]), 2)[0] == _greedy.BAD_INPUT  # out of range
+    with pytest.raises(InvalidInputError, match=r"group\[\d\]: .* on node 0, .*share no node"):
+        _greedy.lazy_greedy(*args, 0, np.array([0, 1]), 2)
+    with pytest.raises(InvalidInputError, match=r"group\[1\]: must be a group index in \[0, 2\), got 2"):
+        _greedy.lazy_greedy(*args, 0, np.array([0, 2]), 2)
     assert args[FIELDS.index("best")].tolist() == [-1, -1]  # nothing written
 
 
@@ -268,19 +272,21 @@ def test_preselected_set(seed):
     np.testing.assert_array_equal(np.concatenate([pre, order]), first)
 
 
-def test_bad_input_is_a_status():
+def test_bad_input_is_refused_before_the_kernel_runs():
     prob = _single([[0.5]], [1.0], [1.0], [2.0])
-    bad = dict(prob, slot=np.array([3], dtype=np.int32))
-    args = [np.array(bad[k], copy=True) for k in FIELDS]
-    assert _greedy.lazy_greedy(*args, 0)[0] == _greedy.BAD_INPUT
-    args = [np.array(prob[k], copy=True) for k in FIELDS]
-    assert _greedy.lazy_greedy(*args, 7)[0] == _greedy.BAD_INPUT
+
+    def refused(case, key_mode, match):
+        args = [np.array(case[k], copy=True) for k in FIELDS]
+        with pytest.raises(InvalidInputError, match=match):
+            _greedy.lazy_greedy(*args, key_mode)
+        assert args[FIELDS.index("cur")][0] == 0.0 and args[FIELDS.index("best")][0] == -1  # nothing written
+
+    refused(dict(prob, slot=np.array([3], dtype=np.int32)), 0, r"slot\[0\]: must be a slot index in \[0, 1\), got 3")
+    refused(prob, 7, r"key_mode: must be 0 .* or 1 .*, got 7")
     zero_mem = dict(prob, memory=np.array([0.0]))
+    refused(zero_mem, 0, r"memory\[0\]: must be > 0 with key_mode 0")
     args = [np.array(zero_mem[k], copy=True) for k in FIELDS]
-    assert _greedy.lazy_greedy(*args, 0)[0] == _greedy.BAD_INPUT
     assert _greedy.lazy_greedy(*args, 1)[0] == _greedy.OK  # plain gain needs no memory division
-    bad_node = dict(prob, node=np.array([1], dtype=np.int64))
-    args = [np.array(bad_node[k], copy=True) for k in FIELDS]
-    status, order, *_ = _greedy.lazy_greedy(*args, 0)
-    assert status == _greedy.BAD_INPUT and order.size == 0
-    assert args[FIELDS.index("cur")][0] == 0.0  # nothing written
+    refused(dict(prob, node=np.array([1], dtype=np.int64)), 0, r"node\[0\]: must be a node index in \[0, 1\), got 1")
+    refused(dict(prob, indptr=np.array([0, 2], dtype=np.int64)), 0, r"slot: must have 2 entries \(indptr\[-1\]\), got 1")
+    refused(dict(prob, indptr=np.array([1, 1], dtype=np.int64)), 0, r"indptr\[0\]: must be 0, got 1")

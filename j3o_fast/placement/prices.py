@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _nb_prices
+from . import _nb_prices
 from .instance import PlacementInstance
 
 

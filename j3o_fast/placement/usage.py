@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _placement_usage
+from . import _placement_usage
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
 from .solution import PlacementSolution

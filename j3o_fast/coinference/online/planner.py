@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import _og
+from .. import _og
 from ..ipssa import tail_times
 
 PLANNERS = ("og", "ip-ssa")

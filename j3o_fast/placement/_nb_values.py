@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._numba_cache import CACHE
+from .._numba_cache import CACHE
 
 
 @njit(cache=CACHE)

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ._numba_cache import CACHE
+from .._numba_cache import CACHE
 
 ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
 
