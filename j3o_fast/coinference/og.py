@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-from .. import _og
+from . import _og
 from .._validate import Real, check_options
 from ..errors import InvalidInputError
 from ..result import SolveResult

@@ -18,9 +18,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import _greedy, _nb_values
+from . import _greedy, _nb_values
 # Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
-from .._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
+from ._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
 from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError
