@@ -155,3 +155,52 @@ def test_all_dropped_is_feasible():
     sol = PlacementSolution.all_dropped(10, 2, inst.n_models, inst.n_tasks)
     report = verify(inst, sol)
     assert report.ok and report.objective == 0.0
+
+
+def test_the_verifier_needs_no_solver_code(solved, monkeypatch):
+    """verify recomputes usages and A itself: with the solvers' usage kernel and program broken,
+    it still accepts a good solution, and it catches a claimed A that the broken kernel reports."""
+    from j3o_fast.placement import program, usage
+
+    inst, sol, real = solved
+    good = verify(inst, sol, claimed_objective=real.objective)
+    assert good.ok and good.objective == pytest.approx(real.objective, rel=1e-12)
+    broken = replace(real, objective=real.objective * 1.01)
+    monkeypatch.setattr(usage, "routing_usage", lambda *a, **k: broken)
+    monkeypatch.setattr(program, "route_rows", lambda *a, **k: 1 / 0)
+    assert verify(inst, sol, claimed_objective=real.objective).ok
+    report = verify(inst, sol, claimed_objective=broken.objective)
+    assert not report.ok and report.violations[0].constraint == "objective"
+
+
+def random_solution(inst, rng):
+    """Arbitrary routing entries (any model, onloaded or not, serving the task or not), any fractions."""
+    N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+
+    def routes(n):
+        return Routes(rng.integers(0, N, n), rng.integers(0, K, n), rng.integers(0, M, n), rng.random(n))
+
+    return PlacementSolution(rng.random((N, M)) < 0.4, rng.random((E, M)) < 0.5, routes(int(rng.integers(0, 3 * N))),
+                             routes(int(rng.integers(0, 3 * N))), rng.random((N, K)) * 0.5, rng.random((N, K)) * 0.2)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_recomputed_usage_equals_the_usage_kernel_on_random_routings(seed):
+    """The verifier's own sums agree with the compiled usage kernel on arbitrary (even infeasible)
+    routings, so the two are two independent computations of the same rows."""
+    from j3o_fast.placement.usage import routing_usage
+    from j3o_fast.placement.verify import _recompute
+
+    rng = np.random.default_rng(seed)
+    inst = generate(["nyu", "taskonomy", "random"][seed % 3], 12 + seed, 1 + seed % 3, seed=seed,
+                    window=0.05 if seed % 2 else None)
+    sol = random_solution(inst, rng)
+    kernel, mine = routing_usage(inst, sol), _recompute(inst, sol, 1e-9)
+    for a, b in ((kernel.assigned, mine.assigned), (kernel.client_gflops, mine.compute),
+                 (kernel.uplink_mbps, mine.uplink), (kernel.backhaul_mbps, mine.backhaul),
+                 (kernel.edge_load, mine.load), (kernel.gpu_share, mine.gpu)):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    assert mine.objective == pytest.approx(kernel.objective, rel=1e-12, abs=1e-15)
+    assert len(mine.uncoupled) == kernel.n_uncoupled
+    if kernel.n_uncoupled:
+        assert mine.uncoupled[0] == kernel.first_uncoupled
