@@ -31,7 +31,7 @@ def random_instance(seed, **kw):
     params = {}
     if family == "random" and seed % 5 == 0:
         params["batch_tau0_s"] = (0.002, 0.2)  # some edge models whose batch exceeds the window
-    return generate(family, int(rng.integers(1, 40)), int(rng.integers(1, 4)), seed, window=window,
+    return generate(family, int(rng.integers(1, 40)), int(rng.integers(1, 4)), seed=seed, window=window,
                     **params, **kw)
 
 
@@ -71,23 +71,23 @@ def test_candidates_equal_twin(seed):
 
 
 def test_candidates_edge_cases():
-    one = generate("random", 1, 1, 4, n_tasks=1, n_models=2)
+    one = generate("random", 1, 1, seed=4, n_tasks=1, n_models=2)
     assert candidate_list(build_candidates(one)) == reference_candidates(one)[1]
-    sparse = generate("nyu", 6, 2, 3, task_absent_probability=0.95)
+    sparse = generate("nyu", 6, 2, seed=3, task_absent_probability=0.95)
     assert candidate_list(build_candidates(sparse)) == reference_candidates(sparse)[1]
     # A window so short that no edge batch fits: no edge candidates at all.
-    tight = generate("nyu", 10, 2, 1, window=1e-4)
+    tight = generate("nyu", 10, 2, seed=1, window=1e-4)
     c = build_candidates(tight)
     assert not c.is_edge.any() and candidate_list(c) == reference_candidates(tight)[1]
     # Clients too small for every model: only edge candidates.
-    small = generate("nyu", 10, 2, 1, client_memory_mb=(1.0, 2.0))
+    small = generate("nyu", 10, 2, seed=1, client_memory_mb=(1.0, 2.0))
     c = build_candidates(small)
     assert c.is_edge.all() and c.n_candidates > 0
     assert candidate_list(c) == reference_candidates(small)[1]
 
 
 def test_index_of_and_entry_fields():
-    inst = generate("taskonomy", 30, 2, 5, window=0.05)
+    inst = generate("taskonomy", 30, 2, seed=5, window=0.05)
     c = build_candidates(inst)
     j = np.arange(c.n_candidates)
     np.testing.assert_array_equal(c.index_of(c.node, c.model), j)
@@ -174,7 +174,7 @@ def test_greedy_onload_on_families(seed):
 @pytest.mark.parametrize("family", ["nyu", "taskonomy", "random"])
 @pytest.mark.parametrize("window", [None, 0.05])
 def test_first_pass_without_cloud_onloads_models(family, window):
-    inst = generate(family, 60, 3, 11, window=window)
+    inst = generate(family, 60, 3, seed=11, window=window)
     c = build_candidates(inst)
     on = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=False)
     assert on.y.any() and on.value > 0
@@ -191,7 +191,7 @@ def test_first_pass_without_cloud_onloads_models(family, window):
 
 
 def test_window_fixed_cost_keeps_useless_edge_models_out():
-    inst = generate("nyu", 40, 2, 2, window=0.02)
+    inst = generate("nyu", 40, 2, seed=2, window=0.02)
     c = build_candidates(inst)
     cheap = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=False)
     z = Prices.zeros(inst)
@@ -236,7 +236,7 @@ def test_fixed_set(seed):
 
 
 def test_eligible_mask():
-    inst = generate("taskonomy", 30, 2, 8, window=0.05)
+    inst = generate("taskonomy", 30, 2, seed=8, window=0.05)
     c = build_candidates(inst)
     no_edges = ~c.is_edge
     on = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=False, eligible=no_edges)
@@ -244,7 +244,7 @@ def test_eligible_mask():
 
 
 def test_invalid_inputs():
-    inst = generate("nyu", 10, 2, 0)
+    inst = generate("nyu", 10, 2, seed=0)
     c = build_candidates(inst)
     z = Prices.zeros(inst)
     with pytest.raises(InvalidInputError, match=r"prices\.mu: must have shape"):
@@ -254,7 +254,7 @@ def test_invalid_inputs():
     with pytest.raises(InvalidInputError, match=r"prices\.beta\[0\]"):
         greedy_onload(inst, c, Prices(z.mu, np.full(10, np.nan), z.nu, z.gamma, z.kappa))
     with pytest.raises(InvalidInputError, match="candidates"):
-        greedy_onload(inst, build_candidates(generate("nyu", 11, 2, 0)), z)
+        greedy_onload(inst, build_candidates(generate("nyu", 11, 2, seed=0)), z)
     with pytest.raises(InvalidInputError, match="fixed.x"):
         greedy_onload(inst, c, z, fixed=(np.ones((10, inst.n_models), bool), np.zeros((2, inst.n_models), bool)))
     with pytest.raises(InvalidInputError, match="fixed.y"):
@@ -267,7 +267,7 @@ def test_invalid_inputs():
 
 def test_share_limit_binds_with_long_batches():
     # Batches long against the window: each edge can hold only a few models by GPU share.
-    inst = generate("random", 60, 2, 3, window=0.02, batch_tau0_s=(0.006, 0.012), n_models=20,
+    inst = generate("random", 60, 2, seed=3, window=0.02, batch_tau0_s=(0.006, 0.012), n_models=20,
                     edge_memory_fraction=(0.9, 1.0))
     c = build_candidates(inst)
     on = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=False)
