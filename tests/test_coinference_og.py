@@ -56,7 +56,7 @@ def test_equal_deadlines_match_ipssa_and_the_oracle():
         res = solve_og(inst)
         assert same_cost(cost(res), cost(solve_ipssa(inst)))
         assert same_cost(cost(res), cost(solve_oracle(inst)))
-        assert res.status in ("optimal", "infeasible")
+        assert res.status in ("optimal", "partial")
 
 
 def test_never_better_than_the_oracle():
@@ -111,7 +111,7 @@ def test_compiled_dp_equals_python_twin_on_edge_cases(case):
         assert same_cost(got, twin_cost), case
         if case == "all infeasible":
             res = solve_og(inst)
-            assert res.status == "infeasible" and res.decision.infeasible_users == tuple(range(K))
+            assert res.status == "partial" and res.decision.infeasible_users == tuple(range(K))
             assert (res.decision.partition == N).all() and res.decision.batches == ()
 
 
@@ -154,7 +154,7 @@ def test_time_grid_is_feasible_and_never_better_than_exact():
         res = solve_og(inst, time_grid_s=q)
         assert_valid(inst, res)
         assert cost(res) >= cost(exact) or same_cost(cost(res), cost(exact))
-        assert res.status in ("feasible", "infeasible") and "time grid" in res.message
+        assert res.status in ("feasible", "partial") and "time grid" in res.message
         previous = res
     assert same_cost(cost(previous), cost(exact))  # a fine grid loses nothing here
 
@@ -165,7 +165,7 @@ def test_alpha_plans_with_the_largest_batch_latency_and_stay_feasible():
         inst = tiny(rng, int(rng.integers(1, 10)), int(rng.integers(1, 4)), common=False, alpha=True,
                     max_batch=[None, 2][int(rng.integers(0, 2))])
         res = solve_og(inst)
-        assert res.status in ("feasible", "infeasible")
+        assert res.status in ("feasible", "partial")
         assert_valid(inst, res)
         if inst.max_batch is not None:
             assert all(b.size <= inst.max_batch for b in res.decision.batches)
