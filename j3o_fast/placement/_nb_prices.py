@@ -1,9 +1,12 @@
-"""Numba kernel for the price updates of J3O: row usage of the relaxed best routes."""
+"""Numba kernel for the price updates of J3O: row usage of the relaxed best routes, each route's
+entries being r times program.py's per-query coefficients (their compiled twins, inlined)."""
 
 import numpy as np
 from numba import njit
 
 from .._numba_cache import CACHE
+from .program import (backhaul_per_query_jit, cap_per_query_jit, compute_per_query_jit, gpu_per_query_jit,
+                      uplink_per_query_jit)
 
 ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
 
@@ -32,13 +35,13 @@ def relaxed_usage(slot_client, slot_task, slot_rate, slot_route, slot_model, cli
         route = slot_route[s]
         m = slot_model[s]
         if route == ROUTE_LOCAL:
-            compute[n] += r * gflop[m, t] / client_gflops[n]
+            compute[n] += r * compute_per_query_jit(gflop[m, t], client_gflops[n])
         elif route == ROUTE_EDGE:
-            uplink[n] += r * payload[t] / uplink_mbps[n]
-            gpu[e] += r * query_cost[m] / edge_speed[e]
+            uplink[n] += r * uplink_per_query_jit(payload[t], uplink_mbps[n])
+            gpu[e] += r * gpu_per_query_jit(query_cost[m], edge_speed[e])
             if window > 0.0:
-                cap[e, m] += r * window / max_batch[m]
+                cap[e, m] += r * cap_per_query_jit(window, max_batch[m])
         elif route == ROUTE_CLOUD:
-            uplink[n] += r * payload[t] / uplink_mbps[n]
-            backhaul[e] += r * payload[t] / backhaul_mbps[e]
+            uplink[n] += r * uplink_per_query_jit(payload[t], uplink_mbps[n])
+            backhaul[e] += r * backhaul_per_query_jit(payload[t], backhaul_mbps[e])
     return compute, uplink, backhaul, gpu, cap
