@@ -7,7 +7,7 @@ value of an onloading set S is the weighted facility-location function
 
 maximised under the per-node memory knapsacks and the per-edge fixed-GPU-share limit
 sum_m tau0[m]*y[e,m]/(W*speed_e) <= 1. Candidates and their CSR map to slots are built once per
-instance (NumPy); the per-entry values are recomputed at each price (Numba, j3o_fast._nb_values)
+instance (NumPy); the per-entry values are recomputed at each price (Numba, j3o_fast.placement._nb_values, with program.py's coefficients)
 and the greedy runs in C (csrc/greedy.c).
 """
 
@@ -434,13 +434,10 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
     # them one at a time on small heaps and merges, with the same result as one global greedy.
     def run(key_mode: int):
         cur_k, best_k, mem_k, share_k = cur.copy(), best.copy(), memory_left.copy(), share_left.copy()
-        status, order, gain, n_eval = _greedy.lazy_greedy(
+        # The binding checks its inputs and raises for a failed kernel: the status is always OK here.
+        _, order, gain, n_eval = _greedy.lazy_greedy(
             c.indptr, c.slot, value, c.slot_rate, c.node, c.memory, fixed_cost, c.fixed_share,
             elig.view(np.uint8), cur_k, best_k, mem_k, share_k, key_mode, c.edge, E)
-        if status == _greedy.NO_MEMORY:
-            raise MemoryError(f"greedy workspace for {C} candidates could not be allocated")
-        if status != _greedy.OK:  # inputs are validated above; this is a bug, not bad input
-            raise RuntimeError(f"greedy kernel rejected its input (status {status})")
         f = float(np.dot(c.slot_rate, cur_k - base)) - fixed_total - float(fixed_cost[order].sum())
         return f, key_mode, order, cur_k, best_k, n_eval
 

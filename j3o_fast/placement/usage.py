@@ -67,7 +67,8 @@ def routing_usage(instance: PlacementInstance, solution: PlacementSolution, tol:
     """Compute every row usage of ``solution`` on ``instance`` (see RoutingUsage)."""
     _check_shapes(instance, solution)
     loc, edg = solution.local, solution.edge
-    (status, bad, assigned, client_gflops, uplink, backhaul, load, served, n_unc, first_unc) = (
+    # The binding refuses out-of-range entries, naming them (routing.local[i] / routing.edge[i]).
+    (_, _, assigned, client_gflops, uplink, backhaul, load, served, n_unc, first_unc) = (
         _placement_usage.routing_usage(
             instance.rate, instance.accuracy, instance.gflop, instance.cover.view(np.uint8),
             instance.payload_mbit, instance.cloud_accuracy, instance.client_edge, instance.n_edges,
@@ -77,13 +78,6 @@ def routing_usage(instance: PlacementInstance, solution: PlacementSolution, tol:
             solution.client_models.view(np.uint8), solution.edge_models.view(np.uint8), tol,
         )
     )
-    if status != 0:
-        kind, i = ("local", bad) if bad < len(loc) else ("edge", bad - len(loc))
-        r = loc if kind == "local" else edg
-        raise InvalidInputError(
-            f"routing.{kind}[{i}]",
-            f"client, task or model index out of range, got [{r.client[i]}, {r.task[i]}, {r.model[i]}]",
-        )
     total = instance.total_rate
     return RoutingUsage(
         assigned=assigned, client_gflops=client_gflops, uplink_mbps=uplink, backhaul_mbps=backhaul,
