@@ -17,9 +17,7 @@ import time
 
 import numpy as np
 
-from .._threads import resolve_threads
-from .._validate import bool_option, int_option, real_option
-from ..errors import InvalidInputError
+from .._validate import Bool, Int, OneOf, Real, Threads, check_options
 from ..result import SolveResult
 from .instance import PlacementInstance
 from .mip import lp_upper_bound
@@ -30,19 +28,6 @@ from .prices import Prices, dual_update, relaxed_usage, subgradient_update
 from .usage import routing_usage
 
 PRICE_UPDATES = ("dual", "subgradient")
-
-
-def _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads):
-    resolve_threads(threads)
-    for name, value in (("max_iter", max_iter), ("patience", patience)):
-        int_option(value, name, low=1)
-    for name, value in (("tol", tol), ("min_gain", min_gain)):
-        real_option(value, name, low=0.0)
-    if not isinstance(price_update, str) or price_update not in PRICE_UPDATES:
-        raise InvalidInputError("price_update", f"must be one of {', '.join(PRICE_UPDATES)}, got {price_update!r}")
-    real_option(damping, "damping", low=0.0, high=1.0, low_open=True)
-    real_option(step0, "step0", low=0.0, low_open=True)
-    real_option(time_limit, "time_limit", low=0.0, low_open=True, allow_none=True, unit="seconds")
 
 
 def _key(x: np.ndarray, y: np.ndarray) -> bytes:
@@ -127,6 +112,11 @@ def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Of
     return best
 
 
+@check_options(max_iter=Int(1), patience=Int(1), tol=Real(0.0), min_gain=Real(0.0),
+               price_update=OneOf(*PRICE_UPDATES), damping=Real(0.0, 1.0, low_open=True),
+               step0=Real(0.0, low_open=True), hysteresis=Real(0.0), polish=Bool(), local_search=Bool(),
+               search_solves=Int(0), with_bound=Bool(),
+               time_limit=Real(0.0, low_open=True, allow_none=True, unit="seconds"), threads=Threads())
 def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int = 3, tol: float = 1e-5,
               min_gain: float = 1e-3, price_update: str = "dual",
               damping: float = 0.3, step0: float = 1.0, hysteresis: float = 0.003, polish: bool = True,
@@ -155,11 +145,6 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     >>> verify(inst, res.decision).ok, res.status
     (True, 'feasible')
     """
-    _check(max_iter, patience, tol, min_gain, price_update, damping, step0, time_limit, threads)
-    real_option(hysteresis, "hysteresis", low=0.0)
-    int_option(search_solves, "search_solves", low=0)
-    for name, flag in (("polish", polish), ("local_search", local_search), ("with_bound", with_bound)):
-        bool_option(flag, name)
     t_start = time.perf_counter()
     times = {"candidates": 0.0, "greedy": 0.0, "lp": 0.0, "prices": 0.0, "polish": 0.0, "local_search": 0.0}
 

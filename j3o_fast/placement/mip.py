@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from .._highs import new_highs
 from .._threads import WorkerPool, resolve_threads
-from .._validate import bool_option, int_option, real_option
+from .._validate import Bool, Int, Real, Threads, check_options
 from ..result import SolveResult
 from .instance import PlacementInstance
 from .program import CLOUD, EDGE, LOCAL, cost_unit, route_objective, route_rows, routable
@@ -287,12 +287,8 @@ _STATUS = {
 }
 
 
-def _check_options(time_limit, mip_rel_gap, threads):
-    real_option(time_limit, "time_limit", low=0.0, low_open=True, allow_none=True, unit="seconds")
-    real_option(mip_rel_gap, "mip_rel_gap", low=0.0, high=1.0, high_open=True)
-    int_option(threads, "threads", low=1, allow_none=True)
-
-
+@check_options(time_limit=Real(0.0, low_open=True, allow_none=True, unit="seconds"),
+               mip_rel_gap=Real(0.0, 1.0, high_open=True), threads=Int(1, allow_none=True), verbose=Bool())
 def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, mip_rel_gap: float = 1e-6,
               threads: int | None = None, verbose: bool = False) -> SolveResult:
     """Solve (P) exactly with HiGHS branch and bound.
@@ -310,8 +306,6 @@ def solve_mip(instance: PlacementInstance, *, time_limit: float | None = None, m
     >>> res.status, verify(inst, res.decision).ok
     ('optimal', True)
     """
-    _check_options(time_limit, mip_rel_gap, threads)
-    bool_option(verbose, "verbose")
     t0 = time.perf_counter()
     model = build_model(instance)
     lp = to_highs(model, integer=True)
@@ -376,6 +370,7 @@ def _relaxation_value(instance: PlacementInstance, threads: int | None, *, seria
     return float(h.getInfo().objective_function_value) * model.objective_scale
 
 
+@check_options(threads=Threads())
 def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -> float:
     """Value of the LP relaxation of (P) (x, y in [0, 1]): an upper bound on A for any method.
 

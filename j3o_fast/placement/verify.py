@@ -119,26 +119,26 @@ def _recompute(instance: PlacementInstance, solution: PlacementSolution, tol: fl
                   uncoupled=np.flatnonzero(np.concatenate([uncoupled_lo, uncoupled_ed])))
 
 
-def verify(instance: PlacementInstance, solution: PlacementSolution, *, tol: float = DEFAULT_TOL,
+def verify(instance: PlacementInstance, decision: PlacementSolution, *, tol: float = DEFAULT_TOL,
            claimed_objective: float | None = None) -> VerificationReport:
-    """Check ``solution`` against constraints 1-7 of (P) and recompute A from its routing.
+    """Check ``decision`` against constraints 1-7 of (P) and recompute A from its routing.
 
     Fractions are checked absolutely (>= -tol, conservation |sum - 1| <= tol where rate > 0);
     capacity rows relatively ((usage - capacity) / capacity <= tol); the batch cap as
     L[e,m]*W/bmax[m] - y[e,m] <= tol. A ``claimed_objective`` must match the recomputed A
-    within tol (relative to max(1, |A|)). Dimension or index errors in the solution raise
+    within tol (relative to max(1, |A|)). Dimension or index errors in the decision raise
     InvalidInputError.
     """
-    _check_routes(instance, solution)
-    usage = _recompute(instance, solution, tol)
-    x = solution.client_models.astype(np.float64)
-    y = solution.edge_models.astype(np.float64)
+    _check_routes(instance, decision)
+    usage = _recompute(instance, decision, tol)
+    x = decision.client_models.astype(np.float64)
+    y = decision.edge_models.astype(np.float64)
     found: list[Violation] = []
 
-    for name, routes in (("local", solution.local), ("edge", solution.edge)):
+    for name, routes in (("local", decision.local), ("edge", decision.edge)):
         f = routes.fraction
         _excess(found, f"fraction bounds ({name})", np.maximum(-f, f - 1.0), lambda i: f"routing.{name}[{i}]", tol)
-    for name, arr in (("cloud", solution.cloud), ("drop", solution.drop)):
+    for name, arr in (("cloud", decision.cloud), ("drop", decision.drop)):
         _excess(found, f"fraction bounds ({name})", np.maximum(-arr, arr - 1.0),
                 lambda n, t: f"client {n} task {t}", tol)
 
@@ -147,7 +147,7 @@ def verify(instance: PlacementInstance, solution: PlacementSolution, *, tol: flo
             lambda n, t: f"client {n} task {t}", tol)
     if len(usage.uncoupled):
         i = int(usage.uncoupled[0])
-        where = f"routing.local[{i}]" if i < len(solution.local) else f"routing.edge[{i - len(solution.local)}]"
+        where = f"routing.local[{i}]" if i < len(decision.local) else f"routing.edge[{i - len(decision.local)}]"
         found.append(Violation("coupling (2)", len(usage.uncoupled), where, float("nan")))
 
     _excess(found, "client memory (3)", x @ instance.memory_mb / instance.client_memory_mb - 1.0,
