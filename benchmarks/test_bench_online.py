@@ -1,4 +1,4 @@
-"""The online episode (coinference.md section 7), checked and compared with its slow twin.
+"""The online episode (docs/coinference.rst section 7), checked and compared with its slow twin.
 
 - A 1,000-slot episode of 50 devices, threshold 0.45 with OG: the outcome passes the verifier
   with the episode's energy; extra_info: slots per second, planning share of the time.

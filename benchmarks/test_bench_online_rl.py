@@ -1,4 +1,4 @@
-"""The online environment against the learner that drives it (coinference.md section 7).
+"""The online environment against the learner that drives it (docs/coinference.rst section 7).
 
 One environment step (observation, dispatch, OG planning, execution) of the default scenario
 against one DDPG gradient step of Stable-Baselines3 with the section 7 networks (MLP 256-256,

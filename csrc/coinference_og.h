@@ -1,4 +1,4 @@
-/* OG: the exact grouping dynamic programme of coinference.md section 3.
+/* OG: the exact grouping dynamic programme of docs/coinference.rst section 3.
  *
  * Plain C, no Python: arrays by pointer, a status code of status.h out. Users are given already sorted by
  * (absolute deadline, index); position p below is a rank in that order. A grouping splits the
@@ -14,7 +14,7 @@
  * groupings of equal cost the one planning less GPU time, sum over groups of R[n_g], wins;
  * costs and GPU times within OG_REL_TIE relative count as equal. Remaining ties go to the
  * grouping whose last group is largest, then to the later first sub-task of that group, and so
- * on backwards through the chain (coinference.md section 7, step 3).
+ * on backwards through the chain (docs/coinference.rst section 7, step 3).
  *
  * Method: V_i(F), the least cost of positions [0, i) when their last group must finish by F,
  * is a step function of F. It is built for i = 1..K from

@@ -1,5 +1,5 @@
 /* Lazy greedy for a weighted facility-location function under per-node knapsacks
- * (placement.md section 3, step (i): Lagrangian-relaxed onloading).
+ * (docs/placement.rst section 3, step (i): Lagrangian-relaxed onloading).
  *
  * Candidates j = 0..n_cand-1 (a model on a node) serve the slots slot[indptr[j]:indptr[j+1]]
  * (a slot is a (client, task) pair) with net values value[...] per query. Maximised:

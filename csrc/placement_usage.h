@@ -1,4 +1,4 @@
-/* Resource usage of a placement routing (placement.md section 2, constraints 1-7).
+/* Resource usage of a placement routing (docs/placement.rst section 2, constraints 1-7).
  *
  * Plain C, no Python: arrays by pointer, a status code of status.h out. Row-major layouts:
  * rate[n*K+t], accuracy/gflop/cover[m*K+t], cloud/drop/assigned[n*K+t], x[n*M+m], y[e*M+m],

@@ -1,8 +1,8 @@
 """Affine batch latency of an edge GPU: latency(b) = beta + alpha*b for batches of b <= cap items.
 
-The one batch-latency model of both domains: the co-inference model of coinference.md
+The one batch-latency model of both domains: the co-inference model of docs/coinference.rst
 (te[n](b) = beta[n] + alpha[n]*b per sub-task, one cap ``max_batch``) and the placement model of
-placement.md (tau0[m] + tau1[m]*b per model on the reference GPU, a cap per model). Both
+docs/placement.rst (tau0[m] + tau1[m]*b per model on the reference GPU, a cap per model). Both
 domains' generators describe their edge GPU as ``AffineBatchLatency`` models and turn them into
 instance arrays here: ``coinference.profiles`` with ``to_coinference_edge``, the placement
 families with ``to_placement_tau``; measured (batch size, latency) tables enter the same way
@@ -29,7 +29,6 @@ from typing import Sequence
 import numpy as np
 
 from ._validate import is_finite
-from ._nb_batching import affine_latency
 from .errors import InvalidInputError
 
 #: What ``fit_affine`` does with a fit below the quality thresholds.
@@ -90,6 +89,8 @@ class AffineBatchLatency:
         cap = np.array([0 if self.max_batch is None else self.max_batch], dtype=np.int64)
         flat = bb.ravel()
         out = np.empty(flat.shape[0])
+        from ._nb_batching import affine_latency   # Numba loads on the first latency, not at import
+
         bad = affine_latency(np.array([self.beta_s]), np.array([self.alpha_s]), cap,
                              np.zeros(flat.shape[0], dtype=np.int64), flat, out)
         if bad >= 0:
@@ -118,6 +119,8 @@ def batch_latencies(models: Sequence[AffineBatchLatency], model, b) -> np.ndarra
     if idx.shape != bb.shape:
         raise InvalidInputError("model", f"must have the shape of b {bb.shape}, got {idx.shape}")
     out = np.empty(bb.shape[0])
+    from ._nb_batching import affine_latency   # Numba loads on the first latency, not at import
+
     bad = affine_latency(beta, alpha, cap, idx, bb, out)
     if bad >= 0:
         m = int(idx[bad])

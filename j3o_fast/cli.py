@@ -5,7 +5,7 @@ domain. Bad input exits with status 2 and a one-line message naming the field an
 ``verify`` exits with 1 when a constraint is violated. Numeric options are checked against
 ``OPTION_RANGES`` and output paths against the file system before any file is read or any
 solve runs. ``online run``, ``online clairvoyant`` and ``online train`` play, bound and learn
-dispatch policies on arrival traces (coinference.md section 7); Ctrl-C during training exits
+dispatch policies on arrival traces (docs/coinference.rst section 7); Ctrl-C during training exits
 with 130, the last checkpoint kept.
 """
 
@@ -185,7 +185,7 @@ def _coinference_verify(inst_doc: dict, plan_doc: dict, args) -> int:
     return 0 if verdict.accepted else 1
 
 
-# ---- online dispatch (coinference.md section 7) ----------------------------------------------
+# ---- online dispatch (docs/coinference.rst section 7) ----------------------------------------------
 
 def _online_trace(path: str):
     """Load a trace file; errors inside it name the file and the JSON path."""
@@ -433,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--seed", type=int, default=0)
     gc.add_argument("-o", "--output", required=True)
 
-    go = gen_sub.add_parser("online", help="online arrival trace (coinference.md section 7); "
+    go = gen_sub.add_parser("online", help="online arrival trace (docs/coinference.rst section 7); "
                                            "options left out take the Scenario defaults")
     go.add_argument("--profile", default=None, choices=("vgg16", "mobilenetv2"))
     go.add_argument("--devices", type=int, default=None,
@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     go.add_argument("--seed", type=int, default=0)
     go.add_argument("-o", "--output", required=True)
 
-    on = sub.add_parser("online", help="online dispatch of arriving tasks (coinference.md section 7)")
+    on = sub.add_parser("online", help="online dispatch of arriving tasks (docs/coinference.rst section 7)")
     on_sub = on.add_subparsers(dest="action", required=True)
     orun = on_sub.add_parser("run", help="play one policy on a trace and write its results as JSON")
     orun.add_argument("trace", help="online trace file (j3o-fast generate online)")
@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a study (a preset or a TOML file), resumable, into --out DIR")
     which = sw.add_mutually_exclusive_group(required=True)
     which.add_argument("study", nargs="?", help="study TOML file")
-    which.add_argument("--preset", help="quick, paper-placement, scale or paper-coinference")
+    which.add_argument("--preset", help="quick, paper-placement, scale, paper-coinference or paper-online")
     sw.add_argument("--jobs", type=int, default=1, help="workers (-1: every core)")
     sw.add_argument("--backend", choices=("loky", "dask", "ray"), default="loky")
     sw.add_argument("--scheduler", default=None, help="dask scheduler or ray cluster address")

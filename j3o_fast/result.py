@@ -19,8 +19,11 @@ from typing import Any, Mapping
 #: iteration_limit  stopped by an iteration cap; the decision is the best found
 #: interrupted      stopped from outside (e.g. Ctrl-C); the decision is the best found
 #: infeasible       no usable decision exists
+#: bound            no decision: the objective is a proven bound on the optimum (the placement
+#:                  LP relaxation, method lp-bound of studies)
 #: error            the solver failed; the decision is a placeholder
-STATUSES = ("optimal", "feasible", "partial", "time_limit", "iteration_limit", "interrupted", "infeasible", "error")
+STATUSES = ("optimal", "feasible", "partial", "time_limit", "iteration_limit", "interrupted", "infeasible", "bound",
+            "error")
 
 
 @dataclass(frozen=True, eq=False)

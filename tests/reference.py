@@ -220,7 +220,7 @@ def reference_candidates(inst):
 
 
 def reference_query_value(inst, prices, n, t, m, on_edge):
-    """Net value of one query of (n, t) via model m, locally or at edge_of[n] (placement.md section 3)."""
+    """Net value of one query of (n, t) via model m, locally or at edge_of[n] (docs/placement.rst section 3)."""
     acc = float(inst.accuracy[m, t])
     if not on_edge:
         return acc - float(prices.mu[n]) * float(inst.gflop[m, t]) / float(inst.client_gflops[n])
@@ -679,7 +679,7 @@ def relaxed_usage_reference(inst, slot_client, slot_task, slot_rate, slot_route,
 
 
 # ================================================================================================
-# Online co-inference (coinference.md section 7): plain loops over the rules as stated, the
+# Online co-inference (docs/coinference.rst section 7): plain loops over the rules as stated, the
 # grouping memoised only on exact (prefix, finish time) pairs; exponential, for tiny dispatches
 # ================================================================================================
 

@@ -1,4 +1,4 @@
-"""Baselines LC, FO and IP-no-batch (coinference.md section 5): hand-checked semantics, verified plans."""
+"""Baselines LC, FO and IP-no-batch (docs/coinference.rst section 5): hand-checked semantics, verified plans."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Planners with committed GPU work: the GPU is free only from H (``gpu_free_s``, coinference.md section 7).
+"""Planners with committed GPU work: the GPU is free only from H (``gpu_free_s``, docs/coinference.rst section 7).
 
 Every offloading test becomes max(rho_k + a_k(s), H) + R[s+1] <= F. Checked here: every plan
 verifies with the "gpu free" check and starts no batch before H; IP-SSA stays optimal under its

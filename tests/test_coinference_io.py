@@ -1,4 +1,4 @@
-"""Co-inference instance and plan files: round trips and one test per rule of formats.md."""
+"""Co-inference instance and plan files: round trips and one test per rule of docs/formats.rst."""
 
 import copy
 import json

@@ -102,7 +102,7 @@ def test_affine_latency_can_make_splitting_better():
 
 @pytest.mark.parametrize("seed", range(12))
 def test_equal_deadlines_constant_latency_is_independent_partitioning(seed):
-    # coinference.md section 2: with alpha = 0, one deadline, no releases and no cap, the optimum
+    # docs/coinference.rst section 2: with alpha = 0, one deadline, no releases and no cap, the optimum
     # is every user's independent least-energy cut with rho + a_k(s) + R[s+1] <= T.
     inst = random_instance(4, 3, seed=100 + seed, common_deadline=True, tightness=[1.0, 0.8, 0.6][seed % 3])
     N = inst.n_subtasks

@@ -1,4 +1,4 @@
-"""Profiles and the seeded generator (coinference.md section 6)."""
+"""Profiles and the seeded generator (docs/coinference.rst section 6)."""
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ from j3o_fast.coinference.oracle import solve_oracle
 from j3o_fast.coinference.profiles import random_instance
 from j3o_fast.errors import InvalidInputError
 
-# formats.md example: user 0 uploads its raw input (ready at 4.8/20 = 0.24 s) and its three
+# docs/formats.rst example: user 0 uploads its raw input (ready at 4.8/20 = 0.24 s) and its three
 # batches end exactly at its deadline 0.30 s; user 1 runs locally in 0.21 s <= 0.45 s.
 DOC = {
     "format": "j3o-fast/coinference-instance", "version": 1,

@@ -1,4 +1,4 @@
-"""The ``online`` commands (coinference.md section 7): run, clairvoyant and train, end to end in tmp_path."""
+"""The ``online`` commands (docs/coinference.rst section 7): run, clairvoyant and train, end to end in tmp_path."""
 
 from __future__ import annotations
 

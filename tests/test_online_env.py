@@ -1,4 +1,4 @@
-"""The dispatch environment (coinference.md section 7): Gymnasium checks, seeding, trace cycling, equal episodes."""
+"""The dispatch environment (docs/coinference.rst section 7): Gymnasium checks, seeding, trace cycling, equal episodes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The online episode (coinference.md section 7): slot loop against its twin, outcome, rewards, errors."""
+"""The online episode (docs/coinference.rst section 7): slot loop against its twin, outcome, rewards, errors."""
 
 from __future__ import annotations
 

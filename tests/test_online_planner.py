@@ -1,4 +1,4 @@
-"""The planner of one online dispatch (coinference.md section 7 step 3) against its twin and the oracle."""
+"""The planner of one online dispatch (docs/coinference.rst section 7 step 3) against its twin and the oracle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dispatch policies (coinference.md section 7): thresholds, the best threshold, clairvoyant OG, DDPG agents."""
+"""Dispatch policies (docs/coinference.rst section 7): thresholds, the best threshold, clairvoyant OG, DDPG agents."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def test_train_ddpg_writes_a_loadable_seeded_agent(tmp_path):
     wa, wb = _weights(pa), _weights(pb)
     assert wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)   # same seed, same agent
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []        # no temporary files left
-    # The actor and critic learning rates of coinference.md section 7.
+    # The actor and critic learning rates of docs/coinference.rst section 7.
     assert pa.model.actor.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert pa.model.critic.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
     trace = generate_trace(TINY, seed=99)

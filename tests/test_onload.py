@@ -1,4 +1,4 @@
-"""Onloading (placement.md section 3, step (i)): candidates, values and greedy_onload."""
+"""Onloading (docs/placement.rst section 3, step (i)): candidates, values and greedy_onload."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Baselines of placement.md section 4 and the solve() entry point."""
+"""Baselines of docs/placement.rst section 4 and the solve() entry point."""
 
 import numpy as np
 import pytest

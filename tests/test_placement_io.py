@@ -53,7 +53,7 @@ def test_solution_round_trip(tmp_path):
 
 
 def test_example_of_formats_md_loads():
-    """The placement-instance example printed in formats.md is a valid file."""
+    """The placement-instance example printed in docs/formats.rst is a valid file."""
     example = {
         "format": "j3o-fast/placement-instance", "version": 1, "name": "optional free text",
         "tasks": ["segmentation", "depth", "normals"], "payload_mbit": [1.6, 1.6, 1.6],

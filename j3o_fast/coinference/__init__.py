@@ -1,4 +1,4 @@
-"""Co-inference: multi-user DNN partitioning with a batch-processing edge GPU (coinference.md).
+"""Co-inference: multi-user DNN partitioning with a batch-processing edge GPU (docs/coinference.rst).
 
 K users run the same chain of N sub-tasks; each picks a partition point, uploads the
 intermediate result and the edge GPU runs the rest in batches. Methods minimise the users'

@@ -1,10 +1,10 @@
-"""Baselines of coinference.md section 5: all-local (LC), full offloading (FO) and IP-no-batch.
+"""Baselines of docs/coinference.rst section 5: all-local (LC), full offloading (FO) and IP-no-batch.
 
 Every baseline returns a full plan. A user it cannot serve runs all-local (s = N), and when
 that misses the deadline too it is listed in ``infeasible_users`` (status "partial": a usable
 plan that leaves the listed users unserved).
 Every baseline takes ``gpu_free_s`` H (absolute seconds, >= 0; default 0, an idle GPU): the GPU
-runs committed work until H and no batch starts before it (coinference.md section 7, step 3).
+runs committed work until H and no batch starts before it (docs/coinference.rst section 7, step 3).
 """
 
 from __future__ import annotations

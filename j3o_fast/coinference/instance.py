@@ -1,4 +1,4 @@
-"""The co-inference instance (coinference.md section 1): frozen, validated, read-only arrays."""
+"""The co-inference instance (docs/coinference.rst section 1): frozen, validated, read-only arrays."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class CoInferenceInstance:
     joules, Mbit, Mbit/s, watts. One batch of b users on sub-task n takes
     ``beta[n] + alpha[n]*b`` seconds (b <= ``max_batch``; None means no cap). Deadlines are
     relative to the release; the absolute deadline of user k is rho_k + T_k. Errors name the
-    JSON path of formats.md and the value.
+    JSON path of docs/formats.rst and the value.
 
     Supported ranges (checked here, so for files, the API and the generators alike; values
     outside raise InvalidInputError naming the field, the value and the range):

@@ -1,6 +1,6 @@
-"""Co-inference instance and plan files (formats.md): strict reading, atomic writing.
+"""Co-inference instance and plan files (docs/formats.rst): strict reading, atomic writing.
 
-Readers accept exactly the keys of formats.md (an unknown key is an error, so a typo never falls
+Readers accept exactly the keys of docs/formats.rst (an unknown key is an error, so a typo never falls
 back to a default) and name the JSON path and the value of the first bad entry, e.g.
 ``users.deadline_s[3]: must be > 0, got -1.0``. NaN and infinities are refused with their path.
 """

@@ -1,4 +1,4 @@
-"""IP-SSA: independent partitioning, same sub-task aggregating (coinference.md section 2).
+"""IP-SSA: independent partitioning, same sub-task aggregating (docs/coinference.rst section 2).
 
 With a common deadline T and constant edge latency (alpha = 0), user k can offload at
 partition point s < N iff
@@ -18,7 +18,7 @@ offloads), keeping a new partition only if it serves more users or, serving as m
 less energy (at most 20 rounds). A partition that offloads more users than one batch may hold
 (``max_batch``) is outside IP-SSA's assumptions and raises InvalidInputError naming OG.
 
-Online (coinference.md section 7, step 3) the GPU is busy with committed work until H
+Online (docs/coinference.rst section 7, step 3) the GPU is busy with committed work until H
 (``gpu_free_s``, absolute seconds) and every offloading test becomes
 
     max(rho_k + a_k(s), H) + R[s+1] <= T.

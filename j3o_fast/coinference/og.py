@@ -1,4 +1,4 @@
-"""OG: optimal grouping of users with different deadlines (coinference.md section 3).
+"""OG: optimal grouping of users with different deadlines (docs/coinference.rst section 3).
 
 Users are sorted by (absolute deadline D, index). A grouping splits that order into contiguous
 groups g = 1..G; group g picks a first edge sub-task n_g in 1..N+1 and is served by SSA
@@ -20,7 +20,7 @@ exceeds it. OG is optimal among contiguous groupings of the deadline order; with
 deadlines and alpha = 0 it is optimal for P0 (it then matches IP-SSA). With alpha > 0 it
 plans every batch at te[n](min(K, max_batch)), which bounds the real batch length.
 
-Online (coinference.md section 7, step 3) the GPU runs committed work until H
+Online (docs/coinference.rst section 7, step 3) the GPU runs committed work until H
 (``gpu_free_s``) and every threshold becomes max(rho_k + a_k(s), H) + R[s+1]; the DP itself
 is unchanged. The plan's batches then start at or after H: a group's first batch, sub-task m
 from F_g - R[m], holds a member with s = m - 1, whose threshold max(., H) + R[m] <= F_g.

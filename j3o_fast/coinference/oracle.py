@@ -1,4 +1,4 @@
-"""Exact oracle for tiny instances (coinference.md section 4): every partition, every batch sequence.
+"""Exact oracle for tiny instances (docs/coinference.rst section 4): every partition, every batch sequence.
 
 For K <= 4 users and N <= 4 sub-tasks it enumerates every partition vector and, for each, searches
 every sequence of GPU batches: a batch is any non-empty subset (at most max_batch) of the users

@@ -1,4 +1,4 @@
-"""A co-inference plan: partition points, edge batches and the energy they cost (formats.md, plan)."""
+"""A co-inference plan: partition points, edge batches and the energy they cost (docs/formats.rst, plan)."""
 
 from __future__ import annotations
 

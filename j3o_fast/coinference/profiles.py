@@ -1,4 +1,4 @@
-"""Profiles of real networks and a seeded instance generator (coinference.md section 6).
+"""Profiles of real networks and a seeded instance generator (docs/coinference.rst section 6).
 
 A profile is the block table of a DNN: MACs per block and the size of every block's output.
 The generator draws K users (device speed and power, channel) and turns the table into a

@@ -4,7 +4,7 @@ Methods: "ip-ssa", "ip-ssa-min" (IP-SSA at the minimum absolute deadline), "og",
 "ip-no-batch", "oracle" (exact, K <= 4 and N <= 4). Each returns a ``SolveResult`` whose
 decision is a ``CoInferencePlan`` and whose objective is the total user energy in joules.
 Every method takes ``gpu_free_s`` H (absolute seconds, >= 0, default 0): the GPU runs work
-committed earlier until H and the plan starts no batch before it (coinference.md section 7).
+committed earlier until H and the plan starts no batch before it (docs/coinference.rst section 7).
 """
 
 from __future__ import annotations

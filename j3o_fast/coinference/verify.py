@@ -1,4 +1,4 @@
-"""Independent check of a co-inference plan against every constraint of P0 (coinference.md section 1)."""
+"""Independent check of a co-inference plan against every constraint of P0 (docs/coinference.rst section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Placement: joint model onloading and query offloading (placement.md).
+"""Placement: joint model onloading and query offloading (docs/placement.rst).
 
 The entry points have the names and shapes of ``j3o_fast.coinference``'s: ``solve(instance,
 method="j3o", **options)``, ``verify`` (the instance, a decision, then keyword-only ``tol``), ``load_instance``,

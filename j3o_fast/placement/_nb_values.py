@@ -1,4 +1,4 @@
-"""Numba kernels for the net query values of placement.md section 3 (onloading step).
+"""Numba kernels for the net query values of docs/placement.rst section 3 (onloading step).
 
 All loops are linear in the number of (candidate, slot) entries. A route's use of each capacity
 row is program.py's per-query coefficient (its compiled twin, inlined), priced at the row's price.

@@ -1,4 +1,4 @@
-"""Baselines of placement.md section 4, each an onloading rule followed by the routing LP.
+"""Baselines of docs/placement.rst section 4, each an onloading rule followed by the routing LP.
 
 accuracy-greedy  one greedy pass valuing each model by its accuracy alone (no prices, no cloud)
 local-only       client models only (greedy at zero prices), no offloading at all

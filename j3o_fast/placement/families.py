@@ -1,4 +1,4 @@
-"""Instance families of placement.md section 5, deterministic per seed.
+"""Instance families of docs/placement.rst section 5, deterministic per seed.
 
 ``nyu`` (3 dense-prediction tasks) and ``taskonomy`` (5 tasks) build their model library from
 four backbones (MobileNetV2, ResNet-18/34/50 sizes) times task subsets: a multi-task model shares
@@ -41,7 +41,7 @@ _TASKS = {
                   ("keypoints", 0.62)),
 }
 
-# Ranges shared by all families (placement.md section 5); each can be overridden by keyword.
+# Ranges shared by all families (docs/placement.rst section 5); each can be overridden by keyword.
 DEFAULTS = {
     "client_memory_mb": (100.0, 2000.0),     # log-uniform
     "client_gflops": (5.0, 40.0),            # phone-class effective GFLOP/s

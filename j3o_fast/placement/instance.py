@@ -1,4 +1,4 @@
-"""The placement instance (placement.md section 1): frozen, validated, read-only arrays."""
+"""The placement instance (docs/placement.rst section 1): frozen, validated, read-only arrays."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class PlacementInstance:
     they are stored with 0.0 there and ``cover`` (M, K) tells which entries are real, so
     ``dataclasses.replace`` keeps the coverage. Units: MB, GFLOP, GFLOP/s, Mbit, Mbit/s,
     seconds, queries/s. ``batching_window_s`` None means no batching (every query is a batch
-    of one). Field names in error messages are the JSON paths of formats.md.
+    of one). Field names in error messages are the JSON paths of docs/formats.rst.
 
     Supported ranges (checked here, so for files, the API and the generators alike; values
     outside raise InvalidInputError naming the field, the value and the range):
@@ -225,7 +225,7 @@ class PlacementInstance:
 
     @property
     def batching(self) -> bool:
-        """True in window mode (placement.md constraint 7, second form)."""
+        """True in window mode (docs/placement.rst constraint 7, second form)."""
         return self.batching_window_s is not None
 
     # ---- derived data, computed once -------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Placement instance and solution files (formats.md): strict reading, atomic writing."""
+"""Placement instance and solution files (docs/formats.rst): strict reading, atomic writing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""J3O: the alternating onloading / offloading algorithm of placement.md section 3.
+"""J3O: the alternating onloading / offloading algorithm of docs/placement.rst section 3.
 
 Outer loop: greedy onloading at prices theta (step i), routing LP for that onloading (step ii),
 price update from the LP duals or a subgradient (step iii); keep the best (onloading, routing)
@@ -124,7 +124,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
               time_limit: float | None = None, threads: int | None = None) -> SolveResult:
     """Solve (P) approximately by J3O; the returned solution always verifies.
 
-    Parameters follow placement.md section 3: ``tol``, ``patience`` and ``min_gain`` the stopping
+    Parameters follow docs/placement.rst section 3: ``tol``, ``patience`` and ``min_gain`` the stopping
     rules of the module docstring; ``price_update`` 'dual' (theta <- (1-a)*theta + a*duals,
     a = ``damping``; the first update, from theta = 0, takes the duals whole) or 'subgradient'
     (eta_k = step0/sqrt(k+1)); ``hysteresis`` (accuracy per query) favours the models

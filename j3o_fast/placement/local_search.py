@@ -1,4 +1,4 @@
-"""Edge-model search after J3O's outer loop (placement.md section 3: closing the tail).
+"""Edge-model search after J3O's outer loop (docs/placement.rst section 3: closing the tail).
 
 The routing LP separates by edge, so one edge's onloading can be changed and judged by
 re-solving that edge's LP alone. Moves on edge e, within the edge's memory and fixed-GPU-time

@@ -1,4 +1,4 @@
-"""The exact mixed-integer program (P) of placement.md section 2, solved by HiGHS.
+"""The exact mixed-integer program (P) of docs/placement.rst section 2, solved by HiGHS.
 
 Only variables that can be nonzero are created: x[n,m] only where m fits the client's memory and
 serves one of its requested tasks, y[e,m] only where m fits the edge (and its batch's fixed GPU

@@ -1,4 +1,4 @@
-"""Offloading: the routing LP of (P) for a fixed onloading (placement.md section 3(ii)).
+"""Offloading: the routing LP of (P) for a fixed onloading (docs/placement.rst section 3(ii)).
 
 The LP separates exactly by edge (clients of different edges share no row), so each edge has its
 own HiGHS model, kept between outer iterations of J3O. A routing column is added the first time
@@ -294,7 +294,7 @@ class Offloading:
     ``objective`` is its mean accuracy A and ``duals`` the prices read off the capacity rows;
     ``raw`` the LP's routing as solved (rows hold to the LP tolerance, about 1e-7), assembled
     from the edges' column values on first use: J3O solves many onloadings and needs the routing
-    of few. ``repaired()`` gives the exactly feasible solution (placement.md section 3,
+    of few. ``repaired()`` gives the exactly feasible solution (docs/placement.rst section 3,
     Certificate).
     """
 

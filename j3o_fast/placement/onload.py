@@ -1,4 +1,4 @@
-"""Step (i) of J3O (placement.md section 3): Lagrangian-relaxed onloading by lazy greedy.
+"""Step (i) of J3O (docs/placement.rst section 3): Lagrangian-relaxed onloading by lazy greedy.
 
 For fixed prices theta the relaxed problem separates per (client, task) pair ("slot"), and the
 value of an onloading set S is the weighted facility-location function
@@ -324,7 +324,7 @@ def unroutable(instance: PlacementInstance, candidates: Candidates) -> tuple[np.
 
 def query_values(instance: PlacementInstance, candidates: Candidates, prices: Prices, *,
                  cloud_available: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Net values at prices theta (placement.md section 3).
+    """Net values at prices theta (docs/placement.rst section 3).
 
     Returns (value (nnz,), base (S,), fixed_cost (C,)): the net value of one query of each slot
     via each candidate, base = max(cloud, 0) per slot (0 with ``cloud_available=False``), and

@@ -1,4 +1,4 @@
-"""Prices theta of the relaxed resource rows (placement.md section 3) and their updates."""
+"""Prices theta of the relaxed resource rows (docs/placement.rst section 3) and their updates."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Prices:
 
 
 def dual_update(prices: Prices, duals: Prices, damping: float) -> Prices:
-    """theta <- (1 - a)*theta + a*duals (placement.md 3(iii), ``dual``); damping a in (0, 1]."""
+    """theta <- (1 - a)*theta + a*duals (docs/placement.rst 3(iii), ``dual``); damping a in (0, 1]."""
     a = damping
     return Prices(*((1 - a) * old + a * new for old, new in zip(_fields(prices), _fields(duals))))
 
@@ -58,7 +58,7 @@ def relaxed_usage(instance: PlacementInstance, candidates, onloading) -> Prices:
 
 
 def subgradient_update(prices: Prices, usage: Prices, step: float) -> Prices:
-    """theta <- max(0, theta + eta_k*(usage - 1)) on the normalised rows (placement.md 3(iii))."""
+    """theta <- max(0, theta + eta_k*(usage - 1)) on the normalised rows (docs/placement.rst 3(iii))."""
     return Prices(*(np.maximum(0.0, old + step * (use - 1.0)) for old, use in zip(_fields(prices), _fields(usage))))
 
 

@@ -1,4 +1,4 @@
-"""Make a nearly feasible routing exactly feasible (placement.md section 3, Certificate).
+"""Make a nearly feasible routing exactly feasible (docs/placement.rst section 3, Certificate).
 
 LP and MIP solvers meet rows to about 1e-7; the package promises 1e-9. Each over-full row is
 scaled down to its capacity and the excess moves to drop. Scaling only lowers usage, so one pass

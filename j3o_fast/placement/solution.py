@@ -1,4 +1,4 @@
-"""A placement decision: onloading (x, y) and sparse routing fractions (formats.md, solution)."""
+"""A placement decision: onloading (x, y) and sparse routing fractions (docs/formats.rst, solution)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class Routes:
 class PlacementSolution:
     """Onloading and routing for one placement instance.
 
-    ``client_models`` (N, M) and ``edge_models`` (E, M) are x and y of placement.md (bool);
+    ``client_models`` (N, M) and ``edge_models`` (E, M) are x and y of docs/placement.rst (bool);
     ``local`` and ``edge`` are the nonzero fractions l[n,t,m] and h[n,t,m]; ``cloud`` and
     ``drop`` are dense (N, K) fractions c[n,t] and d[n,t].
     """

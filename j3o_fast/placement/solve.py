@@ -1,6 +1,6 @@
 """One entry point for every placement method: ``solve(instance, method="j3o", **options)``.
 
-Methods: "j3o" (the package's algorithm), "mip" (exact), and the baselines of placement.md
+Methods: "j3o" (the package's algorithm), "mip" (exact), and the baselines of docs/placement.rst
 section 4: "accuracy-greedy", "local-only", "cloud-only", "edge-only", "single-task", "random",
 "j3o-unaware" (window instances). Each returns a ``SolveResult`` whose decision is a verified
 ``PlacementSolution`` and whose objective is the mean accuracy per query.

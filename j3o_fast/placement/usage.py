@@ -1,4 +1,4 @@
-"""Resource usage of a routing: the left-hand sides of constraints 1 and 4-7 of placement.md.
+"""Resource usage of a routing: the left-hand sides of constraints 1 and 4-7 of docs/placement.rst.
 
 The accumulation runs in compiled code (csrc/placement_usage.c); this layer checks shapes and
 turns edge loads into GPU time shares.

@@ -1,4 +1,4 @@
-"""Independent check of a placement solution against every constraint of (P), placement.md section 2.
+"""Independent check of a placement solution against every constraint of (P), docs/placement.rst section 2.
 
 Independent by construction: the row usages and the objective are recomputed here, in plain
 NumPy, straight from the instance's fields and the solution's routing. No code the solvers use

@@ -1,4 +1,4 @@
-"""The online domain of the sweep (coinference.md section 7): policies as methods, agents trained
+"""The online domain of the sweep (docs/coinference.rst section 7): policies as methods, agents trained
 inside the tasks.
 
 An instance of an online experiment is one replicate of a scenario: ``train_traces`` training

@@ -1,7 +1,7 @@
-"""Online co-inference (coinference.md section 7): tasks arrive slot by slot and a policy dispatches them.
+"""Online co-inference (docs/coinference.rst section 7): tasks arrive slot by slot and a policy dispatches them.
 
 An ``OnlineTrace`` holds the devices, the edge GPU and the arriving tasks of one episode
-(formats.md, "Online arrival trace"), so that every policy replays the same arrivals;
+(docs/formats.rst, "Online arrival trace"), so that every policy replays the same arrivals;
 ``generate_trace`` draws one from a ``Scenario`` and a seed.
 """
 

@@ -1,4 +1,4 @@
-"""The dispatch decision as a Gymnasium environment (coinference.md section 7, "Observation", "Action").
+"""The dispatch decision as a Gymnasium environment (docs/coinference.rst section 7, "Observation", "Action").
 
 One environment step is one slot of an ``Episode``: the agent returns theta_t in [0, 1] and the
 episode dispatches every pending task with slack_i(t) <= theta_t*T_max (plus the forced ones),
@@ -32,7 +32,7 @@ _SEED_SPACE = 2 ** 32
 
 
 class DispatchEnv(gym.Env):
-    """Slot-by-slot dispatch of arriving tasks (coinference.md section 7) for one agent.
+    """Slot-by-slot dispatch of arriving tasks (docs/coinference.rst section 7) for one agent.
 
     Give exactly one of ``scenario`` (each ``reset`` draws a fresh trace with
     ``generate_trace(scenario, seed=u)``, u an integer in [0, 2**32) from the environment's

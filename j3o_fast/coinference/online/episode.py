@@ -1,4 +1,4 @@
-"""The online episode: the slot loop of coinference.md section 7.
+"""The online episode: the slot loop of docs/coinference.rst section 7.
 
 At slot t (time tau = t*Delta) the pending tasks P_t (arrived, not yet dispatched, in trace-row
 order) have slack_i(t) = T_i - (t - a_i)*Delta. A policy returns theta_t in [0, 1]; every pending

@@ -1,4 +1,4 @@
-"""Planning one dispatch of the online setting (coinference.md section 7, step 3).
+"""Planning one dispatch of the online setting (docs/coinference.rst section 7, step 3).
 
 The dispatched tasks that are not hopeless form one P0 instance: every task released at the
 slot's time tau with its slack as relative deadline, on a GPU that is free only from H (the end

@@ -1,4 +1,4 @@
-"""Dispatch policies of coinference.md section 7, "Policies to compare", and DDPG training.
+"""Dispatch policies of docs/coinference.rst section 7, "Policies to compare", and DDPG training.
 
 A policy maps an ``Episode`` at slot t to theta_t in [0, 1]; ``run_episode(trace, policy)``
 plays it. Here:
@@ -36,7 +36,7 @@ DEFAULT_GRID = tuple(np.linspace(0.0, 1.0, 11).tolist())
 #: Energies per task within this relative difference count as equal in ``best_threshold``.
 _ENERGY_RTOL = 1e-12
 
-#: DDPG hyper-parameters (coinference.md section 7: DDPG's usual values).
+#: DDPG hyper-parameters (docs/coinference.rst section 7: DDPG's usual values).
 DDPG_HYPERPARAMETERS = {
     "net_arch": [256, 256],       # actor and critic MLPs
     "actor_learning_rate": 1e-4,  # Adam
@@ -87,7 +87,7 @@ class Threshold:
 
 
 def best_threshold(traces, *, planner: str = "og", grid=DEFAULT_GRID, psi: float = DEFAULT_PSI):
-    """The best fixed threshold of ``grid`` on ``traces`` (coinference.md section 7, "Policies to compare").
+    """The best fixed threshold of ``grid`` on ``traces`` (docs/coinference.rst section 7, "Policies to compare").
 
     Every x of ``grid`` (numbers in [0, 1]) plays every trace with ``planner``. The rule: keep
     the grid points with the fewest violations summed over the traces; among them take the least
@@ -176,7 +176,7 @@ def clairvoyant_outcome(trace: OnlineTrace):
 
 
 def clairvoyant(trace: OnlineTrace, *, psi: float = DEFAULT_PSI, outcome=None) -> EpisodeResult:
-    """The figures of clairvoyant OG (coinference.md section 7): an ``EpisodeResult``.
+    """The figures of clairvoyant OG (docs/coinference.rst section 7): an ``EpisodeResult``.
 
     energy_j = the OG plan's sum of E_i(s_i) (violations at all-local energy); violations = its
     infeasible users; mean_wait_s = 0 (every task is planned at its arrival); batches and
@@ -322,13 +322,13 @@ def train_ddpg(source, *, planner: str = "og", steps: int, seed: int = 0, out_pa
     """Train a DDPG dispatch agent on ``DispatchEnv`` and save it to ``out_path``; returns the path.
 
     ``source``: a ``Scenario`` (a fresh trace per episode) or a list of ``OnlineTrace`` (played
-    in turn). Hyper-parameters (coinference.md section 7, ``DDPG_HYPERPARAMETERS``): actor and
+    in turn). Hyper-parameters (docs/coinference.rst section 7, ``DDPG_HYPERPARAMETERS``): actor and
     critic MLPs 256-256, Adam with learning rate 1e-4 for the actor and 1e-3 for the critic,
     gamma 0.99, soft update tau 0.005, replay buffer 1e5, batch 128, Gaussian exploration noise
     of standard deviation 0.1 on the normalised action in [-1, 1] (0.05 in theta), one gradient
     step per environment step after ``learning_starts`` steps of uniform random actions (1,000
     by default). Seeded by ``seed`` (agent, noise, environment): same inputs, same agent. Torch
-runs on one thread while training (restored afterwards).
+    runs on one thread while training (restored afterwards).
 
     Every ``checkpoint_every`` steps, and at the end, the agent is saved atomically (temporary
     file, then rename), so Ctrl-C leaves the last checkpoint at ``out_path``; the interrupt is

@@ -1,4 +1,4 @@
-"""Online scenarios and the seeded arrival-trace generator (coinference.md section 7, "Scenario", "Arrivals").
+"""Online scenarios and the seeded arrival-trace generator (docs/coinference.rst section 7, "Scenario", "Arrivals").
 
 A ``Scenario`` fixes the devices' profile and count, the arrival rate, the deadline range and the
 episode (slot length Delta, S slots); ``generate_trace(scenario, seed=...)`` draws one
@@ -48,7 +48,7 @@ def _count(value, path: str) -> int:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One online setting of coinference.md section 7; ``generate_trace`` draws traces from it.
+    """One online setting of docs/coinference.rst section 7; ``generate_trace`` draws traces from it.
 
     Fields: ``profile`` ('mobilenetv2' or 'vgg16') and ``n_devices`` K; ``rate_hz`` lambda,
     tasks per second per device (per slot a device releases a task with probability
@@ -180,7 +180,7 @@ def rate_path(scenario: Scenario, *, seed: int) -> np.ndarray:
 
 
 def generate_trace(scenario: Scenario, *, seed: int) -> OnlineTrace:
-    """Draw the seeded arrival trace of ``scenario`` (coinference.md section 7, "Arrivals").
+    """Draw the seeded arrival trace of ``scenario`` (docs/coinference.rst section 7, "Arrivals").
 
     Task i = (k_i, a_i, T_i) exists iff U[a_i, k_i] < lambda_{a_i} * Delta, U ~ U[0, 1) of shape
     (S, K); T_i ~ U[T_min, T_max]; rows come out sorted by (slot, device). The expected number of

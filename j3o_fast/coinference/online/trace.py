@@ -1,4 +1,4 @@
-"""The online arrival trace (coinference.md section 7, formats.md): frozen, validated, read-only arrays."""
+"""The online arrival trace (docs/coinference.rst section 7, docs/formats.rst): frozen, validated, read-only arrays."""
 
 from __future__ import annotations
 
@@ -59,14 +59,14 @@ def _scalar(value, path: str, *, low: float, strict: bool) -> float:
 class OnlineTrace:
     """K devices of one profile, one edge GPU and M tasks arriving over S slots of ``slot_s`` seconds.
 
-    Devices (formats.md, "Online arrival trace"): ``output_mbit`` (N+1,), ``edge_beta_s``,
+    Devices (docs/formats.rst, "Online arrival trace"): ``output_mbit`` (N+1,), ``edge_beta_s``,
     ``edge_alpha_s`` (N,), ``local_latency_s``, ``local_energy_j`` (K, N), ``uplink_mbps``,
     ``tx_power_w`` (K,), with the units and rules of ``CoInferenceInstance``. Tasks
-    (coinference.md section 7) are the rows i = (k_i, a_i, T_i) stored column-wise:
+    (docs/coinference.rst section 7) are the rows i = (k_i, a_i, T_i) stored column-wise:
     ``task_device`` (M,) int64 in [0, K), ``task_slot`` (M,) int64 in [0, S) and
     ``task_deadline_s`` (M,) float64 with 0 < T_i <= ``deadline_max_s`` (T_max), sorted by
     (slot, device), equal rows allowed, M = 0 allowed. Task i arrives at a_i * slot_s seconds.
-    Errors name the JSON path of formats.md and the value, e.g. ``tasks[3][1]: ...``.
+    Errors name the JSON path of docs/formats.rst and the value, e.g. ``tasks[3][1]: ...``.
 
     Examples
     --------

@@ -1,6 +1,6 @@
-"""Online arrival trace files (formats.md, "Online arrival trace"): strict reading, atomic writing.
+"""Online arrival trace files (docs/formats.rst, "Online arrival trace"): strict reading, atomic writing.
 
-The reader accepts exactly the keys of formats.md (``name`` and ``max_batch`` optional, any
+The reader accepts exactly the keys of docs/formats.rst (``name`` and ``max_batch`` optional, any
 unknown key is an error) and names the JSON path and the value of the first bad entry, e.g.
 ``tasks[3][1]: must be a slot in [0, 399], got 400``. Task rows are
 ``[device, slot, relative_deadline_s]``: device and slot integers (a whole float such as 1.0 is
@@ -28,7 +28,7 @@ _DEVICES = {"local_latency_s", "local_energy_j", "uplink_mbps", "tx_power_w"}
 
 
 def trace_to_dict(trace: OnlineTrace) -> dict:
-    """The trace document of formats.md (tasks as ``[device, slot, relative_deadline_s]`` rows)."""
+    """The trace document of docs/formats.rst (tasks as ``[device, slot, relative_deadline_s]`` rows)."""
     tr = trace
     return {
         "format": TRACE_FORMAT, "version": VERSION, "name": tr.name,

@@ -71,7 +71,7 @@ def _lp_bound(instance, options: Mapping):
         raise InvalidInputError("options", f"{LP_BOUND} takes only threads, got {sorted(options)}")
     t0 = time.perf_counter()
     bound = lp_upper_bound(instance, **options)
-    return SolveResult(method=LP_BOUND, status="optimal", objective=bound, decision=None,
+    return SolveResult(method=LP_BOUND, status="bound", objective=bound, decision=None,
                        runtime_s=time.perf_counter() - t0, upper_bound=bound,
                        message="LP relaxation: an upper bound, not a placement")
 
@@ -87,10 +87,7 @@ def verdict(instance, result) -> dict:
 
 
 def outcome(instance, result) -> dict:
-    columns = {**solver_columns(result), **verdict(instance, result)}
-    if result.method in BOUNDS:
-        columns["status"] = "bound"
-    return columns
+    return {**solver_columns(result), **verdict(instance, result)}
 
 
 def summary(rows) -> dict:
