@@ -30,12 +30,6 @@ COMMON = dict(
 
 extensions = [
     Extension(
-        "j3o_fast.placement._placement_usage",
-        sources=["j3o_fast/placement/_placement_usage.pyx", "csrc/placement_usage.c"],
-        depends=["csrc/placement_usage.h", "csrc/status.h"],
-        **COMMON,
-    ),
-    Extension(
         "j3o_fast.placement._greedy",
         sources=["j3o_fast/placement/_greedy.pyx", "csrc/greedy.c"],
         depends=["csrc/greedy.h", "csrc/status.h"],

@@ -15,10 +15,11 @@ import numpy as np
 
 
 def routing_usage_reference(inst, sol):
-    """Twin of j3o_fast.placement.usage.routing_usage: one plain loop per routing entry."""
+    """Twin of j3o_fast.placement.usage.routing_usage: one plain loop per routing entry, rows as
+    shares of their capacity."""
     N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
     assigned = [[float(sol.cloud[n, t] + sol.drop[n, t]) for t in range(K)] for n in range(N)]
-    gflops = [0.0] * N
+    compute = [0.0] * N
     uplink = [0.0] * N
     backhaul = [0.0] * E
     load = [[0.0] * M for _ in range(E)]
@@ -28,8 +29,8 @@ def routing_usage_reference(inst, sol):
         e = int(inst.client_edge[n])
         for t in range(K):
             r, c = float(inst.rate[n, t]), float(sol.cloud[n, t])
-            uplink[n] += r * inst.payload_mbit[t] * c
-            backhaul[e] += r * inst.payload_mbit[t] * c
+            uplink[n] += r * inst.payload_mbit[t] * c / inst.client_uplink_mbps[n]
+            backhaul[e] += r * inst.payload_mbit[t] * c / inst.edge_backhaul_mbps[e]
             served += r * inst.cloud_accuracy[t] * c
     for n, t, m, f in zip(sol.local.client, sol.local.task, sol.local.model, sol.local.fraction):
         r = float(inst.rate[n, t])
@@ -37,30 +38,31 @@ def routing_usage_reference(inst, sol):
         if f > 1e-9 and not (sol.client_models[n, m] and inst.cover[m, t]):
             uncoupled += 1
         if inst.cover[m, t]:
-            gflops[n] += r * inst.gflop[m, t] * f
+            compute[n] += r * inst.gflop[m, t] * f / inst.client_gflops[n]
             served += r * inst.accuracy[m, t] * f
     for n, t, m, f in zip(sol.edge.client, sol.edge.task, sol.edge.model, sol.edge.fraction):
         r, e = float(inst.rate[n, t]), int(inst.client_edge[n])
         assigned[n][t] += f
-        uplink[n] += r * inst.payload_mbit[t] * f
+        uplink[n] += r * inst.payload_mbit[t] * f / inst.client_uplink_mbps[n]
         load[e][m] += r * f
         if f > 1e-9 and not (sol.edge_models[e, m] and inst.cover[m, t]):
             uncoupled += 1
         if inst.cover[m, t]:
             served += r * inst.accuracy[m, t] * f
-    gpu = []
+    gpu, cap = [], [[0.0] * M for _ in range(E)]
     for e in range(E):
         share = 0.0
         for m in range(M):
             if inst.batching:
                 share += (inst.batch_tau0_s[m] * sol.edge_models[e, m] / inst.batching_window_s
                           + inst.batch_tau1_s[m] * load[e][m]) / inst.edge_speed[e]
+                cap[e][m] = load[e][m] * inst.batching_window_s / inst.max_batch[m]
             else:
                 share += (inst.batch_tau0_s[m] + inst.batch_tau1_s[m]) * load[e][m] / inst.edge_speed[e]
         gpu.append(share)
     total = float(inst.rate.sum())
-    return dict(assigned=np.array(assigned), client_gflops=np.array(gflops), uplink_mbps=np.array(uplink),
-                backhaul_mbps=np.array(backhaul), edge_load=np.array(load), gpu_share=np.array(gpu),
+    return dict(assigned=np.array(assigned), compute=np.array(compute), uplink=np.array(uplink),
+                backhaul=np.array(backhaul), edge_load=np.array(load), gpu=np.array(gpu), cap=np.array(cap),
                 objective=served / total if total > 0 else 0.0, n_uncoupled=uncoupled)
 
 

@@ -2,7 +2,7 @@
 
 Each binding checks array types, dtypes, layouts and shapes, and every index the kernel would
 use to address an array; a refused call writes nothing. Kernels and their slow twins agree in
-the tests of each kernel (test_coinference_og, test_greedy, test_placement_usage).
+the tests of each kernel (test_coinference_og, test_greedy).
 """
 
 import math
@@ -12,7 +12,7 @@ import pytest
 
 from j3o_fast.coinference import _og
 from j3o_fast.errors import InvalidInputError
-from j3o_fast.placement import _greedy, _placement_usage
+from j3o_fast.placement import _greedy
 
 
 def test_status_codes_are_shared():
@@ -129,52 +129,3 @@ def test_greedy_refuses_read_only_outputs_and_bad_groups():
     with pytest.raises(InvalidInputError, match=r"group: must have dtype int64, got int32"):
         call_greedy(a, 0, np.array([0, 1], dtype=np.int32), 2)
     assert a["best"].tolist() == [-1, -1, -1]
-
-
-# -------------------------------------------------------------------- routing usage
-
-def usage_args(N=2, E=1, M=2, K=3):
-    rng = np.random.default_rng(1)
-    return dict(rate=rng.random((N, K)), accuracy=rng.random((M, K)), gflop=rng.random((M, K)),
-                cover=np.ones((M, K), dtype=np.uint8), payload=rng.random(K), cloud_accuracy=rng.random(K),
-                client_edge=np.zeros(N, dtype=np.int64), n_edges=E,
-                l_client=np.array([0, 1]), l_task=np.array([0, 2]), l_model=np.array([1, 0]),
-                l_frac=np.array([0.5, 0.5]),
-                h_client=np.array([1]), h_task=np.array([1]), h_model=np.array([1]), h_frac=np.array([1.0]),
-                cloud=np.zeros((N, K)), drop=np.zeros((N, K)), x=np.ones((N, M), dtype=bool),
-                y=np.ones((E, M), dtype=np.uint8), tol=1e-9)
-
-
-def call_usage(a):
-    return _placement_usage.routing_usage(**a)
-
-
-def test_usage_valid_call():
-    out = call_usage(usage_args())
-    assert out[0] == 0 and out[1] == -1
-    assert out[2][0, 0] == 0.5 and out[6].shape == (1, 2)
-
-
-@pytest.mark.parametrize("field, value, match", [
-    ("l_task", np.array([0]), r"l_task: must have shape \(2,\), got \(1,\)"),               # lengths differ
-    ("h_frac", np.array([1.0, 0.0]), r"h_client: must have shape \(2,\), got \(1,\)"),
-    ("gflop", np.zeros((3, 3)), r"gflop: must have shape \(2, 3\)"),
-    ("payload", np.zeros(2), r"payload: must have shape \(3,\)"),
-    ("y", np.ones((2, 2), dtype=np.uint8), r"y: must have shape \(1, 2\)"),
-    ("cloud", np.zeros((3, 2)), r"cloud: must have shape \(2, 3\)"),
-    ("client_edge", np.array([0, 1]), r"client_edge\[1\]: must be an edge index in \[0, 1\), got 1"),
-    ("l_model", np.array([1, 2]), r"routing.local\[1\]: client, task or model index out of range, got \[1, 2, 2\]"),
-    ("h_client", np.array([-1]), r"routing.edge\[0\]: client, task or model index out of range, got \[-1, 1, 1\]"),
-    ("h_task", np.array([3]), r"routing.edge\[0\]: .*h_task.* \[0, 3\)"),
-    ("l_client", np.array([0, 1], dtype=np.int32), r"l_client: must have dtype int64, got int32"),  # wrong dtype
-    ("rate", np.zeros((2, 3), dtype=np.float32), r"rate: must have dtype float64, got float32"),
-    ("cover", np.ones((2, 3)), r"cover: must have dtype uint8, got float64"),
-    ("accuracy", np.zeros((3, 2)).T, r"accuracy: must be C-contiguous"),
-    ("rate", np.zeros(2), r"rate: must be a two-dimensional NumPy array"),
-    ("n_edges", -1, r"n_edges: must be >= 0"),
-])
-def test_usage_refuses_bad_arguments(field, value, match):
-    a = usage_args()
-    a[field] = value
-    with pytest.raises(InvalidInputError, match=match):
-        call_usage(a)

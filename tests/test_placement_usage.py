@@ -1,4 +1,4 @@
-"""The compiled routing-usage kernel equals its plain-Python twin."""
+"""routing_usage (the program's coefficients summed by NumPy) equals its plain-Python twin."""
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ def assert_usage_equal(inst, sol):
 
 
 @pytest.mark.parametrize("seed", range(60))
-def test_kernel_equals_twin_random(seed):
+def test_usage_equals_twin_random(seed):
     rng = np.random.default_rng(seed)
     family = ["nyu", "taskonomy", "random"][seed % 3]
     window = None if seed % 2 else 0.05
@@ -36,7 +36,7 @@ def test_kernel_equals_twin_random(seed):
 
 
 @pytest.mark.parametrize("case", ["one-client-one-task", "zero-rates", "no-routes", "all-cloud"])
-def test_kernel_equals_twin_edge_cases(case):
+def test_usage_equals_twin_edge_cases(case):
     rng = np.random.default_rng(1)
     if case == "one-client-one-task":
         inst = generate("random", 1, 1, seed=4, n_tasks=1, n_models=2)

@@ -89,27 +89,29 @@ def shrink(inst, field, values, where, factor=0.5):
 
 def test_client_compute(solved):
     inst, sol, usage = solved
-    n = int(np.argmax(usage.client_gflops))
-    tight = shrink(inst, "client_gflops", usage.client_gflops, n)
+    n = int(np.argmax(usage.compute))
+    tight = shrink(inst, "client_gflops", usage.compute * inst.client_gflops, n)
     assert "client compute (4)" in names(verify(tight, sol))
 
 
 def test_uplink(solved):
     inst, sol, usage = solved
-    n = int(np.argmax(usage.uplink_mbps))
-    assert "uplink (5)" in names(verify(shrink(inst, "client_uplink_mbps", usage.uplink_mbps, n), sol))
+    n = int(np.argmax(usage.uplink))
+    assert "uplink (5)" in names(verify(shrink(inst, "client_uplink_mbps", usage.uplink * inst.client_uplink_mbps, n),
+                                        sol))
 
 
 def test_backhaul(solved):
     inst, sol, usage = solved
-    e = int(np.argmax(usage.backhaul_mbps))
-    assert "backhaul (6)" in names(verify(shrink(inst, "edge_backhaul_mbps", usage.backhaul_mbps, e), sol))
+    e = int(np.argmax(usage.backhaul))
+    assert "backhaul (6)" in names(verify(shrink(inst, "edge_backhaul_mbps", usage.backhaul * inst.edge_backhaul_mbps, e),
+                                          sol))
 
 
 def test_gpu_time(solved):
     inst, sol, usage = solved
-    e = int(np.argmax(usage.gpu_share))
-    slow = shrink(inst, "edge_speed", inst.edge_speed, e, factor=0.9 * usage.gpu_share[e] / 2)
+    e = int(np.argmax(usage.gpu))
+    slow = shrink(inst, "edge_speed", inst.edge_speed, e, factor=0.9 * usage.gpu[e] / 2)
     assert "edge GPU time (7)" in names(verify(slow, sol))
 
 
@@ -118,9 +120,9 @@ def test_gpu_time_no_batching(solved):
     plain = generate("nyu", 20, 2, seed=10)
     res = solve_mip(plain).decision
     usage = routing_usage(plain, res)
-    e = int(np.argmax(usage.gpu_share))
-    assert usage.gpu_share[e] > 0
-    slow = shrink(plain, "edge_speed", plain.edge_speed, e, factor=usage.gpu_share[e] / 2)
+    e = int(np.argmax(usage.gpu))
+    assert usage.gpu[e] > 0
+    slow = shrink(plain, "edge_speed", plain.edge_speed, e, factor=usage.gpu[e] / 2)
     assert "edge GPU time (7)" in names(verify(slow, res))
 
 
@@ -158,7 +160,7 @@ def test_all_dropped_is_feasible():
 
 
 def test_the_verifier_needs_no_solver_code(solved, monkeypatch):
-    """verify recomputes usages and A itself: with the solvers' usage kernel and program broken,
+    """verify recomputes usages and A itself: with the solvers' usage and program broken,
     it still accepts a good solution, and it catches a claimed A that the broken kernel reports."""
     from j3o_fast.placement import program, usage
 
@@ -185,9 +187,9 @@ def random_solution(inst, rng):
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_recomputed_usage_equals_the_usage_kernel_on_random_routings(seed):
-    """The verifier's own sums agree with the compiled usage kernel on arbitrary (even infeasible)
-    routings, so the two are two independent computations of the same rows."""
+def test_recomputed_usage_equals_the_solvers_usage_on_random_routings(seed):
+    """The verifier's own sums agree with the solvers' routing_usage (built on the program) on
+    arbitrary (even infeasible) routings: two independent computations of the same rows."""
     from j3o_fast.placement.usage import routing_usage
     from j3o_fast.placement.verify import _recompute
 
@@ -196,9 +198,10 @@ def test_recomputed_usage_equals_the_usage_kernel_on_random_routings(seed):
                     window=0.05 if seed % 2 else None)
     sol = random_solution(inst, rng)
     kernel, mine = routing_usage(inst, sol), _recompute(inst, sol, 1e-9)
-    for a, b in ((kernel.assigned, mine.assigned), (kernel.client_gflops, mine.compute),
-                 (kernel.uplink_mbps, mine.uplink), (kernel.backhaul_mbps, mine.backhaul),
-                 (kernel.edge_load, mine.load), (kernel.gpu_share, mine.gpu)):
+    for a, b in ((kernel.assigned, mine.assigned), (kernel.compute * inst.client_gflops, mine.compute),
+                 (kernel.uplink * inst.client_uplink_mbps, mine.uplink),
+                 (kernel.backhaul * inst.edge_backhaul_mbps, mine.backhaul),
+                 (kernel.edge_load, mine.load), (kernel.gpu, mine.gpu)):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
     assert mine.objective == pytest.approx(kernel.objective, rel=1e-12, abs=1e-15)
     assert len(mine.uncoupled) == kernel.n_uncoupled

@@ -51,26 +51,25 @@ def repair_routing(instance: PlacementInstance, solution: PlacementSolution) -> 
     k = _shrink(current().assigned)
     lf, hf, cloud = lf * k[ln, lt], hf * k[hn, ht], cloud * k
     # 4. client compute
-    k = _shrink(current().client_gflops / inst.client_gflops)
+    k = _shrink(current().compute)
     lf = lf * k[ln]
     # 6. backhaul (before uplink: it scales cloud only)
-    k = _shrink(current().backhaul_mbps / inst.edge_backhaul_mbps)
+    k = _shrink(current().backhaul)
     cloud = cloud * k[edge_of][:, None]
     # 5. uplink: edge and cloud traffic of the client
-    k = _shrink(current().uplink_mbps / inst.client_uplink_mbps)
+    k = _shrink(current().uplink)
     hf, cloud = hf * k[hn], cloud * k[:, None]
-    # 7. batch cap per (edge, model): L[e,m]*W <= bmax[m]*y[e,m]
+    # 7. batch cap per (edge, model): L[e,m]*W/bmax[m] <= y[e,m]
     if inst.batching:
-        cap = inst.max_batch / inst.batching_window_s * y
-        load = current().edge_load
-        over = load > cap
-        k = np.ones_like(load)
-        k[over] = cap[over] / load[over]   # only where it scales (no overflow from tiny loads elsewhere)
+        cap = current().cap
+        over = cap > y
+        k = np.ones_like(cap)
+        k[over] = y[over] / cap[over]   # only where it scales (no overflow from tiny loads elsewhere)
         hf = hf * k[edge_of[hn], hm]
     # 7. GPU time: shrink the variable part so that fixed + variable <= 1
     usage = current()
     fixed = (inst.edge_fixed_share * y).sum(axis=1)
-    variable = usage.gpu_share - fixed
+    variable = usage.gpu - fixed
     room = np.maximum(1.0 - fixed, 0.0)
     k = np.where(variable > room, room / np.maximum(variable, 1e-300), 1.0)
     hf = hf * k[edge_of[hn]]
