@@ -211,9 +211,11 @@ def _run(h: highspy.Highs) -> None:
 
     HiGHS sizes one scheduler per process at its first run. A later run that asks for another
     explicit ``threads`` (say 2 after a run with 1) stops before solving, status 'Not Set'
-    ("global scheduler has already been initialized"): the scheduler is rebuilt for it. Not
-    for runs side by side on several threads (a rebuild under a running solve): those leave
-    ``threads`` unset, which any scheduler accepts.
+    ("global scheduler has already been initialized"): the scheduler is rebuilt for it. HiGHS
+    keeps that scheduler per calling thread, so the rebuild touches only this thread's runs:
+    MIPs with different ``threads`` solved at once from several Python threads do not disturb
+    each other (tests/test_thread_safety.py resets it in a loop beside a running solve). The
+    edge LPs solved side by side still leave ``threads`` unset, which any scheduler accepts.
     """
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
