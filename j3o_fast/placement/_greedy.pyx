@@ -82,13 +82,27 @@ cdef object _check_length(str name, object a, Py_ssize_t n, str what):
         raise InvalidInputError(name, f"must have {n} entries ({what}), got {a.shape[0]}")
 
 
+cdef Py_ssize_t _first_out_of_range64(const int64_t[::1] a, int64_t n) noexcept nogil:
+    """Index of the first a[i] outside [0, n), or -1 (a typed loop: no NumPy temporaries)."""
+    cdef Py_ssize_t i
+    for i in range(a.shape[0]):
+        if a[i] < 0 or a[i] >= n:
+            return i
+    return -1
+
+
+cdef Py_ssize_t _first_out_of_range32(const int32_t[::1] a, int64_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(a.shape[0]):
+        if a[i] < 0 or a[i] >= n:
+            return i
+    return -1
+
+
 cdef object _check_index(str name, object a, Py_ssize_t n, str what):
     """Every a[i] in [0, n); else InvalidInputError naming the first offending entry."""
-    if a.shape[0] == 0:
-        return
-    bad = (a < 0) | (a >= n)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    cdef Py_ssize_t i = (_first_out_of_range32(a, n) if a.dtype == np.int32 else _first_out_of_range64(a, n))
+    if i >= 0:
         raise InvalidInputError(f"{name}[{i}]", f"must be {what} in [0, {n}), got {a[i]}")
 
 
@@ -98,6 +112,36 @@ cdef const double *_dptr(const double[::1] a) noexcept nogil:
 
 cdef const int64_t *_iptr(const int64_t[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] > 0 else NULL
+
+
+cdef Py_ssize_t _first_shared_node(const int64_t[::1] node, const int64_t[::1] group, Py_ssize_t n_nodes):
+    """First candidate whose node another group also uses (the last writer in candidate order
+    owns a node, as with NumPy fancy assignment), or -1."""
+    owner = np.full(n_nodes, -1, dtype=np.int64)
+    cdef int64_t[::1] own = owner
+    cdef Py_ssize_t j
+    for j in range(node.shape[0]):
+        own[node[j]] = group[j]
+    for j in range(node.shape[0]):
+        if own[node[j]] != group[j]:
+            return j
+    return -1
+
+
+cdef Py_ssize_t _first_shared_slot(const int64_t[::1] indptr, const int32_t[::1] slot, const int64_t[::1] group,
+                                   Py_ssize_t n_slots):
+    """First entry (CSR position) whose slot another group also serves, or -1."""
+    owner = np.full(n_slots, -1, dtype=np.int64)
+    cdef int64_t[::1] own = owner
+    cdef Py_ssize_t j, k
+    for j in range(indptr.shape[0] - 1):
+        for k in range(indptr[j], indptr[j + 1]):
+            own[slot[k]] = group[j]
+    for j in range(indptr.shape[0] - 1):
+        for k in range(indptr[j], indptr[j + 1]):
+            if own[slot[k]] != group[j]:
+                return k
+    return -1
 
 
 def lazy_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use, eligible,
@@ -141,10 +185,11 @@ def lazy_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use
     cdef Py_ssize_t n_slots = weight.shape[0], n_nodes = memory_left.shape[0]
     if indptr[0] != 0:
         raise InvalidInputError("indptr[0]", f"must be 0, got {indptr[0]}")
-    steps = np.diff(indptr)
-    if (steps < 0).any():
-        i = int(np.flatnonzero(steps < 0)[0])
-        raise InvalidInputError(f"indptr[{i + 1}]", f"must be >= indptr[{i}] = {indptr[i]}, got {indptr[i + 1]}")
+    cdef const int64_t[::1] indptr_c = indptr
+    cdef Py_ssize_t i
+    for i in range(n_cand):
+        if indptr_c[i + 1] < indptr_c[i]:
+            raise InvalidInputError(f"indptr[{i + 1}]", f"must be >= indptr[{i}] = {indptr[i]}, got {indptr[i + 1]}")
     cdef Py_ssize_t nnz = indptr[n_cand]
     _check_length("slot", slot, nnz, "indptr[-1]")
     _check_length("value", value, nnz, "indptr[-1]")
@@ -159,10 +204,12 @@ def lazy_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use
     if key_mode != J3O_KEY_PER_MEMORY and key_mode != J3O_KEY_GAIN:
         raise InvalidInputError("key_mode", f"must be {J3O_KEY_PER_MEMORY} (gain per memory) or "
                                             f"{J3O_KEY_GAIN} (gain), got {key_mode}")
-    if key_mode == J3O_KEY_PER_MEMORY and n_cand > 0 and not (memory > 0).all():
-        i = int(np.flatnonzero(~(memory > 0))[0])
-        raise InvalidInputError(f"memory[{i}]", f"must be > 0 with key_mode {J3O_KEY_PER_MEMORY} "
-                                                f"(gain per memory), got {memory[i]}")
+    cdef const double[::1] memory_c = memory
+    if key_mode == J3O_KEY_PER_MEMORY:
+        for i in range(n_cand):
+            if not memory_c[i] > 0:   # NaN included
+                raise InvalidInputError(f"memory[{i}]", f"must be > 0 with key_mode {J3O_KEY_PER_MEMORY} "
+                                                        f"(gain per memory), got {memory[i]}")
     if group is not None and n_cand > 0:
         _check_length("group", group, n_cand, "one per candidate, len(indptr) - 1")
         if n_groups < 1:
@@ -170,19 +217,17 @@ def lazy_greedy(indptr, slot, value, weight, node, memory, fixed_cost, fixed_use
         _check_index("group", group, n_groups, "a group index")
         # Independent groups share no node and no slot: write each node's (slot's) group in
         # candidate order, and every candidate must read back its own group.
-        owner = np.full(n_nodes, -1, dtype=np.int64)
-        owner[node] = group
-        shared = owner[node] != group
-        if shared.any():
-            j = int(np.flatnonzero(shared)[0])
+        j = _first_shared_node(node, group, n_nodes)
+        if j >= 0:
+            owner = np.full(n_nodes, -1, dtype=np.int64)
+            owner[node] = group
             raise InvalidInputError(f"group[{j}]", f"candidate {j} of group {group[j]} is on node {node[j]}, which "
                                                    f"group {owner[node[j]]} also uses; groups must share no node")
-        entry_group = np.repeat(group, steps)
-        owner = np.full(n_slots, -1, dtype=np.int64)
-        owner[slot] = entry_group
-        shared = owner[slot] != entry_group
-        if shared.any():
-            k = int(np.flatnonzero(shared)[0])
+        k = _first_shared_slot(indptr, slot, group, n_slots)
+        if k >= 0:
+            entry_group = np.repeat(group, np.diff(indptr))
+            owner = np.full(n_slots, -1, dtype=np.int64)
+            owner[slot] = entry_group
             j = int(np.searchsorted(indptr, k, side="right")) - 1
             raise InvalidInputError(f"group[{j}]", f"candidate {j} of group {group[j]} serves slot {slot[k]}, which "
                                                    f"group {owner[slot[k]]} also serves; groups must share no slot")

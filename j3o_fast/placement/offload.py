@@ -124,10 +124,15 @@ class EdgeLP:
         lp.a_matrix_.start_ = np.zeros(1, dtype=np.int32)
         h.passModel(lp)
         self.highs = h
-        self._xs = self._y = None            # onloading last set: (C, M) and (M,) bool
+        self._xs = self._y = None            # onloading the HiGHS model holds: (C, M) and (M,) bool
         self._row_upper = None               # upper bounds of the GPU row and the cap rows in the model
-        self._solution: EdgeSolution | None = None   # of the onloading last set, when known
+        # The onloading the LP stands at and its solution. It differs from the model's after a
+        # trial or an accept: the model's bounds change only when the next solve needs them to,
+        # so a row of trials costs one bound change each, not two.
+        self._at: tuple[np.ndarray, np.ndarray] | None = None
+        self._solution: EdgeSolution | None = None
         self.cloud_upper = 1.0 if cloud else 0.0
+        self._basis = None                   # a basis for the next run (replay), then None
         self._add_columns(CLOUD, np.arange(P), np.full(P, -1), self.cloud_upper)
 
     def _add_columns(self, kind: int, pairs: np.ndarray, models: np.ndarray, upper: float = 1.0) -> None:
@@ -170,14 +175,45 @@ class EdgeLP:
             self._edge_cols = np.concatenate([self._edge_cols, ids])
             self._edge_model = np.concatenate([self._edge_model, models])
 
-    def _set_onloading(self, xs: np.ndarray, y_edge: np.ndarray) -> bool:
-        """Open the columns of onloaded models (adding new ones), close the others; fix the GPU and
-        cap rows. ``xs`` (C, M): this edge's clients' models. False when nothing changed."""
+    def replay(self, other: "EdgeLP") -> bool:
+        """Add ``other``'s columns in its order, closed until an onloading opens them, and start
+        the next solve from ``other``'s last basis: ``other`` is this edge's LP of an instance
+        with the same structure and changed numbers (rates, capacities; the planner's re-plans),
+        whose basis is then a near-optimal start. Only before the first solve. False when the
+        pairs, rows or resulting columns differ (the columns may then be part added: build the
+        LP again)."""
+        same = (self._xs is None and other.P == self.P and other.edge == self.edge
+                and np.array_equal(other.clients, self.clients) and np.array_equal(other.pair_task, self.pair_task)
+                and np.array_equal(other.pair_local_client, self.pair_local_client)
+                and other.highs.getNumRow() == self.highs.getNumRow() and other.cloud_upper == self.cloud_upper)
+        n0 = len(self.column_kind)
+        if not same or len(other.column_kind) < n0 or not self._same_columns(other, n0):
+            return False
+        kind, pair, model = other.column_kind[n0:], other.column_pair[n0:], other.column_model[n0:]
+        cuts = np.flatnonzero(np.diff(kind)) + 1
+        for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(kind)]])):
+            if b > a:
+                self._add_columns(int(kind[a]), pair[a:b], model[a:b], 0.0)
+        if len(other.column_kind) != len(self.column_kind) or not self._same_columns(other, len(self.column_kind)):
+            return False
+        self._added_x, self._added_y = other._added_x.copy(), other._added_y.copy()
+        basis = other.highs.getBasis()
+        self._basis = basis if basis.valid else None
+        return True
+
+    def _same_columns(self, other: "EdgeLP", n: int) -> bool:
+        return (np.array_equal(self.column_kind[:n], other.column_kind[:n])
+                and np.array_equal(self.column_pair[:n], other.column_pair[:n])
+                and np.array_equal(self.column_model[:n], other.column_model[:n]))
+
+    def _set_onloading(self, xs: np.ndarray, y_edge: np.ndarray) -> None:
+        """Set the model's onloading: open the columns of onloaded models (adding new ones), close
+        the others; fix the GPU and cap rows. ``xs`` (C, M): this edge's clients' models."""
         inst = self.inst
         x_changed = self._xs is None or not np.array_equal(xs, self._xs)
         y_changed = self._y is None or not np.array_equal(y_edge, self._y)
         if not (x_changed or y_changed):
-            return False
+            return
         # Existing columns whose model was opened or closed: compared before new columns are added,
         # which enter open (their model was just onloaded at their node for the first time).
         changed = []
@@ -211,22 +247,20 @@ class EdgeLP:
                 rows = self._row_gpu + np.arange(len(row_upper), dtype=np.int32)  # the cap rows follow the GPU row
                 self.highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -_INF), row_upper)
                 self._row_upper = row_upper
-        self._solution = None
-        return True
 
     def _local(self, x: np.ndarray, y_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.array(x[self.clients], dtype=bool), np.array(y_edge, dtype=bool)
 
     @property
     def onloading_key(self) -> bytes | None:
-        """Bytes identifying the onloading last set (its clients' models and the edge's)."""
-        if self._xs is None:
+        """Bytes identifying the onloading the LP stands at (its clients' models and the edge's)."""
+        if self._at is None:
             return None
-        return np.packbits(self._xs).tobytes() + np.packbits(self._y).tobytes()
+        return np.packbits(self._at[0]).tobytes() + np.packbits(self._at[1]).tobytes()
 
     @property
     def solution(self) -> EdgeSolution | None:
-        """The solution of the onloading last set, sized to the current columns (None before a solve)."""
+        """The solution of the onloading the LP stands at, sized to the current columns (None before a solve)."""
         sol = self._solution
         if sol is not None and len(sol.values) < len(self.column_kind):
             # Columns added since are closed at this onloading: their values are 0.
@@ -236,28 +270,27 @@ class EdgeLP:
 
     def solve(self, x: np.ndarray, y_edge: np.ndarray) -> EdgeSolution:
         """The solution at onloading (x (N, M), y_edge (M,)): solved now unless it is known."""
-        self._set_onloading(*self._local(x, y_edge))
-        if self._solution is None:
-            self._solution = self._run()
+        xs, y = self._local(x, y_edge)
+        at = self._at
+        if not (self._solution is not None and np.array_equal(xs, at[0]) and np.array_equal(y, at[1])):
+            self._set_onloading(xs, y)
+            self._at, self._solution = (xs, y), self._run()
         return self.solution
 
     @contextmanager
     def trial(self, x: np.ndarray, y_edge: np.ndarray) -> Iterator[EdgeSolution]:
-        """Solve onloading (x, y_edge) and, on leaving the block, go back to the onloading and
+        """Solve onloading (x, y_edge) and, on leaving the block, stand again at the onloading and
         solution before it (the basis stays where the trial left it: the next solve starts from
         it as well as from any)."""
-        xs, y, before = self._xs, self._y, self.solution
+        at, before = self._at, self.solution
         try:
             yield self.solve(x, y_edge)
         finally:
-            if xs is not None:
-                self._set_onloading(xs, y)
-                self._solution = before
+            self._at, self._solution = at, before
 
     def accept(self, x: np.ndarray, y_edge: np.ndarray, solution: EdgeSolution) -> None:
-        """Move to onloading (x, y_edge) whose ``solution`` an earlier solve or trial gave, without solving."""
-        self._set_onloading(*self._local(x, y_edge))
-        self._solution = solution
+        """Stand at onloading (x, y_edge) whose ``solution`` an earlier solve or trial gave, without solving."""
+        self._at, self._solution = self._local(x, y_edge), solution
 
     def _run(self) -> EdgeSolution:
         """Solve the LP as it stands. Duals are >= 0 (the rows are <= rows of a maximisation)."""
@@ -266,6 +299,9 @@ class EdgeLP:
             # No route is open (every one unroutable, program.routable): all of the edge's queries
             # are dropped, no row binds. HiGHS would report an empty model instead of solving it.
             return EdgeSolution(np.zeros(0), self._duals(np.zeros(h.getNumRow())), 0.0)
+        if self._basis is not None:
+            basis, self._basis = self._basis, None
+            h.setBasis(basis)   # refused (an invalid basis): the run starts from HiGHS' own
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
@@ -357,6 +393,22 @@ class RoutingLP:
             for e in range(instance.n_edges)
         ]
         self.pool = WorkerPool(min(resolve_threads(threads), max(instance.n_edges, 1)))
+
+    def restart_from(self, other: "RoutingLP") -> int:
+        """Before the first solve: give each edge LP ``other``'s columns and last basis
+        (``EdgeLP.replay``) where the edge's pairs are the same; ``other`` is the routing LP of an
+        instance with the same structure and changed numbers. Returns how many edges took a basis."""
+        if len(other.edges) != len(self.edges):
+            return 0
+        taken = 0
+        for e, (new, old) in enumerate(zip(self.edges, other.edges)):
+            if new.P == 0:
+                continue
+            if new.replay(old):
+                taken += 1
+            else:
+                self.edges[e] = EdgeLP(self.instance, e, new.clients, new.cloud_upper > 0)
+        return taken
 
     def close(self) -> None:
         """Stop the worker threads (the models stay usable, solved on the calling thread after)."""
