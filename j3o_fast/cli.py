@@ -374,6 +374,20 @@ OPTION_RANGES = {
 }
 
 
+def _check_online_size(args: argparse.Namespace) -> None:
+    """Arrivals are drawn per device and slot: their product is capped before any drawing."""
+    from .coinference.online import Scenario
+
+    default = Scenario()
+    devices, slots = args.devices or default.n_devices, args.slots or default.n_slots
+    if devices * slots > MAX_DEVICE_SLOTS:
+        raise InvalidInputError("--devices", f"times --slots must be <= {MAX_DEVICE_SLOTS} (arrivals are "
+                                             f"drawn per device and slot), got {devices} x {slots}")
+
+#: Extra argument checks of `generate DOMAIN`, by domain.
+GENERATE_CHECKS = {"online": _check_online_size}
+
+
 def check_options(args: argparse.Namespace) -> None:
     """Refuse a numeric option outside OPTION_RANGES, or NaN/infinity, naming the option and value."""
     import math
@@ -388,14 +402,8 @@ def check_options(args: argparse.Namespace) -> None:
         if value > high:
             shown = high if integer else f"{high:g}"
             raise InvalidInputError(option, f"must be {kind} <= {shown}, got {value!r}")
-    if getattr(args, "domain", None) == "online":
-        from .coinference.online import Scenario
-
-        default = Scenario()
-        devices, slots = args.devices or default.n_devices, args.slots or default.n_slots
-        if devices * slots > MAX_DEVICE_SLOTS:
-            raise InvalidInputError("--devices", f"times --slots must be <= {MAX_DEVICE_SLOTS} (arrivals are "
-                                                 f"drawn per device and slot), got {devices} x {slots}")
+    # Per-domain checks of `generate DOMAIN` arguments, looked up, not branched on.
+    GENERATE_CHECKS.get(getattr(args, "domain", None), lambda _: None)(args)
 
 
 def check_outputs(args: argparse.Namespace) -> None:
