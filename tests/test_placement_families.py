@@ -82,9 +82,7 @@ def test_optimum_is_constrained():
             more_edge = solve_mip(replace(inst, edge_memory_mb=inst.edge_memory_mb * 100)).objective
             client_memory += more_client > opt.objective + 1e-6
             edge_memory += more_edge > opt.objective + 1e-6
-            load = max((usage.client_gflops / inst.client_gflops).max(),
-                       (usage.uplink_mbps / inst.client_uplink_mbps).max(),
-                       (usage.backhaul_mbps / inst.edge_backhaul_mbps).max(), usage.gpu_share.max())
+            load = max(usage.compute.max(), usage.uplink.max(), usage.backhaul.max(), usage.gpu.max())
             capacity += load > 1 - 1e-6
             count += 1
     assert client_memory >= 0.6 * count, f"client memory binds in {client_memory}/{count}"
