@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -112,6 +113,107 @@ def _search_and_fill(instance: PlacementInstance, cands, lp: RoutingLP, best: Of
     return best
 
 
+@dataclass
+class LoopState:
+    """Where J3O's main loop stopped: the final ``prices``, the ``best`` offloading seen, the
+    greedy's last selection as ``incumbent`` (C,) bool over the candidates it was built on, the
+    rounds run and the status ('feasible' or 'time_limit')."""
+
+    prices: Prices
+    best: Offloading | None
+    incumbent: np.ndarray | None
+    iterations: int
+    status: str
+
+
+def _main_loop(instance: PlacementInstance, cands, lp: RoutingLP, times: dict, prices: Prices, *, max_iter: int,
+               patience: int, tol: float, min_gain: float, price_update: str, damping: float, step0: float,
+               hysteresis: float, time_limit: float | None, t_start: float, best: Offloading | None = None,
+               incumbent: np.ndarray | None = None, warm: bool = False) -> LoopState:
+    """J3O's outer loop (module docstring) from ``prices``.
+
+    Cold (``warm=False``, solve_j3o): from theta = 0, the first pass without the cloud and the
+    first price update taking the duals whole. Warm (the planner): from kept prices, ``best``
+    and ``incumbent`` (C,) bool, every pass with the cloud and every update damped.
+    """
+    best_iteration = 0
+    seen: set[bytes] = set()
+    previous = -math.inf if best is None else best.objective
+    status = "feasible"
+    iterations = 0
+
+    def clock(phase, t0):
+        times[phase] += time.perf_counter() - t0
+
+    for k in range(max_iter):
+        t0 = time.perf_counter()
+        # At theta = 0 the cloud looks free and better than every model: the first pass treats it
+        # as unavailable so that it onloads what the edge and clients can serve.
+        onload = greedy_onload(instance, cands, prices, cloud_available=warm or k > 0, incumbent=incumbent,
+                               incumbent_bonus=hysteresis, pool=lp.pool)
+        incumbent = np.zeros(cands.n_candidates, dtype=bool)
+        incumbent[onload.selected] = True
+        clock("greedy", t0)
+        key = _key(onload.x, onload.y)
+        if key in seen:
+            break
+        seen.add(key)
+
+        t0 = time.perf_counter()
+        off = lp.solve(onload.x, onload.y)
+        clock("lp", t0)
+        iterations = k + 1
+        if best is None or off.objective > best.objective * (1 + 1e-9):
+            # Gains below min_gain are kept but do not reset patience: a loop creeping up by
+            # 0.01% a round costs LP solves for what the polish and the search find anyway.
+            if best is None or off.objective > best.objective * (1 + min_gain):
+                best_iteration = k
+            best = off
+
+        t0 = time.perf_counter()
+        if price_update == "dual":
+            # Damping averages LP duals to calm their oscillation; the start theta = 0 is no
+            # estimate of any price, so the first update takes the duals whole (damped toward
+            # 0 they undervalue every resource and the second onloading collapses).
+            prices = dual_update(prices, off.duals, 1.0 if (k == 0 and not warm) else damping)
+        else:
+            usage = relaxed_usage(instance, cands, onload)
+            prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
+        clock("prices", t0)
+        if abs(off.objective - previous) <= tol * max(abs(off.objective), 1e-12):
+            break
+        previous = off.objective
+        if k - best_iteration >= patience:
+            break
+        if time_limit is not None and time.perf_counter() - t_start > time_limit:
+            status = "time_limit"
+            break
+    return LoopState(prices, best, incumbent, iterations, status)
+
+
+def _finish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading | None, prices: Prices, times: dict,
+            *, polish: bool, local_search: bool, search_solves: int, tol: float, time_limit: float | None,
+            t_start: float, status: str, refill: bool = True) -> tuple[Offloading | None, str]:
+    """The polish at ``prices`` and the edge search with the clients' fill after the main loop;
+    returns the best offloading and the status ('time_limit' if the search's deadline cut it).
+    ``refill=False`` leaves out the polish's unload-and-refill (the clients' fill stays)."""
+    if polish and best is not None:
+        t0 = time.perf_counter()
+        # At the final prices: a second refill at the best onloading's prices gained 1e-5
+        # in mean J3O/OPT over the quality study, for a tenth more time.
+        best = (_polish(instance, cands, lp, best, prices) if refill
+                else _fill_client_memory(instance, cands, lp, best))
+        times["polish"] += time.perf_counter() - t0
+
+    if local_search and best is not None:
+        budget = SearchBudget(solves_per_edge=search_solves,
+                              deadline=None if time_limit is None else t_start + time_limit)
+        best = _search_and_fill(instance, cands, lp, best, polish, times, tol=tol, budget=budget)
+        if budget.timed_out:
+            status = "time_limit"
+    return best, status
+
+
 @check_options(max_iter=Int(1), patience=Int(1), tol=Real(0.0), min_gain=Real(0.0),
                price_update=OneOf(*PRICE_UPDATES), damping=Real(0.0, 1.0, low_open=True),
                step0=Real(0.0, low_open=True), hysteresis=Real(0.0), polish=Bool(), local_search=Bool(),
@@ -157,71 +259,13 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
     clock("candidates", t0)
 
     try:
-        prices = Prices.zeros(instance)
-        best: Offloading | None = None
-        best_iteration = 0
-        incumbent = None
-        seen: set[bytes] = set()
-        previous = -math.inf
-        status = "feasible"
-        iterations = 0
-        for k in range(max_iter):
-            t0 = time.perf_counter()
-            # At theta = 0 the cloud looks free and better than every model: the first pass treats it
-            # as unavailable so that it onloads what the edge and clients can serve.
-            onload = greedy_onload(instance, cands, prices, cloud_available=k > 0, incumbent=incumbent,
-                                   incumbent_bonus=hysteresis, pool=lp.pool)
-            incumbent = np.zeros(cands.n_candidates, dtype=bool)
-            incumbent[onload.selected] = True
-            clock("greedy", t0)
-            key = _key(onload.x, onload.y)
-            if key in seen:
-                break
-            seen.add(key)
-
-            t0 = time.perf_counter()
-            off = lp.solve(onload.x, onload.y)
-            clock("lp", t0)
-            iterations = k + 1
-            if best is None or off.objective > best.objective * (1 + 1e-9):
-                # Gains below min_gain are kept but do not reset patience: a loop creeping up by
-                # 0.01% a round costs LP solves for what the polish and the search find anyway.
-                if best is None or off.objective > best.objective * (1 + min_gain):
-                    best_iteration = k
-                best = off
-
-            t0 = time.perf_counter()
-            if price_update == "dual":
-                # Damping averages LP duals to calm their oscillation; the start theta = 0 is no
-                # estimate of any price, so the first update takes the duals whole (damped toward
-                # 0 they undervalue every resource and the second onloading collapses).
-                prices = dual_update(prices, off.duals, 1.0 if k == 0 else damping)
-            else:
-                usage = relaxed_usage(instance, cands, onload)
-                prices = subgradient_update(prices, usage, step0 / math.sqrt(k + 1))
-            clock("prices", t0)
-            if abs(off.objective - previous) <= tol * max(abs(off.objective), 1e-12):
-                break
-            previous = off.objective
-            if k - best_iteration >= patience:
-                break
-            if time_limit is not None and time.perf_counter() - t_start > time_limit:
-                status = "time_limit"
-                break
-
-        if polish and best is not None:
-            t0 = time.perf_counter()
-            # At the final prices: a second refill at the best onloading's prices gained 1e-5
-            # in mean J3O/OPT over the quality study, for a tenth more time.
-            best = _polish(instance, cands, lp, best, prices)
-            clock("polish", t0)
-
-        if local_search and best is not None:
-            budget = SearchBudget(solves_per_edge=search_solves,
-                                  deadline=None if time_limit is None else t_start + time_limit)
-            best = _search_and_fill(instance, cands, lp, best, polish, times, tol=tol, budget=budget)
-            if budget.timed_out:
-                status = "time_limit"
+        state = _main_loop(instance, cands, lp, times, Prices.zeros(instance), max_iter=max_iter, patience=patience,
+                           tol=tol, min_gain=min_gain, price_update=price_update, damping=damping, step0=step0,
+                           hysteresis=hysteresis, time_limit=time_limit, t_start=t_start)
+        best, status = _finish(instance, cands, lp, state.best, state.prices, times, polish=polish,
+                               local_search=local_search, search_solves=search_solves, tol=tol,
+                               time_limit=time_limit, t_start=t_start, status=state.status)
+        iterations = state.iterations
     finally:
         lp.close()
 
@@ -230,6 +274,7 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
         t0 = time.perf_counter()
         bound = lp_upper_bound(instance, threads=threads)
         times["bound"] = time.perf_counter() - t0
+    assert best is not None   # set by the first iteration, which always runs
     solution = best.repaired()
     objective = routing_usage(instance, solution).objective
     return SolveResult(method="j3o", status=status, objective=objective, decision=solution,
