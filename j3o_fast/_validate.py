@@ -14,7 +14,7 @@ import functools
 import inspect
 import math
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, cast
 
 import numpy as np
 
@@ -284,7 +284,10 @@ class Seed(Rule):
         return (-1, 1.5, "0", True, None, float("nan"))
 
 
-def check_options(**rules: Rule) -> Callable:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def check_options(**rules: Rule) -> Callable[[_F], _F]:
     """Declare the checks of a solver's keyword options, once, by name.
 
     The decorated function checks every option a call passes against its rule before the body
@@ -308,19 +311,19 @@ def check_options(**rules: Rule) -> Callable:
         if not isinstance(rule, Rule):
             raise TypeError(f"check_options: the rule of {name!r} must be a Rule, got {rule!r}")
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: _F) -> _F:
         params = inspect.signature(func).parameters
         for name in rules:
             if name not in params or params[name].kind is not inspect.Parameter.KEYWORD_ONLY:
                 raise TypeError(f"check_options: {func.__qualname__} has no keyword-only option {name!r}")
 
         @functools.wraps(func)
-        def checked(*args, **options: Any):
+        def checked(*args: Any, **options: Any) -> Any:
             for name in rules.keys() & options.keys():
                 options[name] = rules[name](options[name], name)
             return func(*args, **options)
 
-        checked.option_rules = MappingProxyType(dict(rules))
-        return checked
+        checked.option_rules = MappingProxyType(dict(rules))  # type: ignore[attr-defined]  # a function attribute
+        return cast(_F, checked)   # same signature as func: the options are checked, then passed on
 
     return decorate

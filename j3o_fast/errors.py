@@ -11,7 +11,7 @@ class InvalidInputError(ValueError):
     #: Longer reasons are cut (a value such as a million-entry list is shown by its start).
     MAX_REASON = 500
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: str, message: str) -> None:
         if len(message) > self.MAX_REASON:
             message = message[:self.MAX_REASON - 3] + "..."
         self.path = path

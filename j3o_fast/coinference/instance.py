@@ -5,8 +5,10 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _validate as v
 from ..errors import InvalidInputError
@@ -76,7 +78,8 @@ class CoInferenceInstance:
     uplink_mbps: np.ndarray
     tx_power_w: np.ndarray
     deadline_s: np.ndarray
-    release_s: np.ndarray | None = None
+    # None (no release times) becomes zeros in __post_init__: read back, it is always an array.
+    release_s: np.ndarray = None  # type: ignore[assignment]
     max_batch: int | None = None
     name: str = ""
 
@@ -209,7 +212,7 @@ class CoInferenceInstance:
         out[0] = out[1]
         return v.readonly(out, np.float64)
 
-    def edge_latency(self, n: int, b):
+    def edge_latency(self, n: int, b: ArrayLike) -> Any:
         """te[n](b) = beta[n] + alpha[n]*b, seconds, for 1-based sub-task n; vectorised in b.
 
         b must hold whole numbers in [1, max_batch] (any b >= 1 when uncapped).

@@ -93,7 +93,8 @@ def instance_from_dict(data: dict) -> CoInferenceInstance:
         uplink_mbps=jf.vector(users["uplink_mbps"], "users.uplink_mbps", K),
         tx_power_w=jf.vector(users["tx_power_w"], "users.tx_power_w", K),
         deadline_s=jf.vector(users["deadline_s"], "users.deadline_s", K),
-        release_s=None if release is None else jf.vector(release, "users.release_s", K),
+        # None: no release times (CoInferenceInstance.release_s, stored as zeros)
+        release_s=None if release is None else jf.vector(release, "users.release_s", K),  # type: ignore[arg-type]
     )
 
 

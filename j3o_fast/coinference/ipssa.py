@@ -118,7 +118,8 @@ def ssa_batches(partition: np.ndarray, tail: np.ndarray, T: float, n_subtasks: i
     batches = []
     for n in range(first, N + 1):
         members = off if n > s_off.max() else off[s_off < n]
-        batches.append(Batch(n, members, T - tail[n]))
+        # Batch takes a NumPy index array (its vectorised path) and stores it as a tuple.
+        batches.append(Batch(n, members, T - tail[n]))  # type: ignore[arg-type]
     return batches
 
 

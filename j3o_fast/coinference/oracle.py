@@ -151,8 +151,8 @@ def solve_oracle(instance: CoInferenceInstance, *, gpu_free_s: float = 0.0) -> S
     choices = [[s for s in range(N) if alone_ok[k, s]] + [N] for k in range(K)]
 
     candidates = []
-    for part in itertools.product(*choices):
-        part = np.array(part, dtype=np.int64)
+    for choice in itertools.product(*choices):
+        part = np.array(choice, dtype=np.int64)
         missed = int(sum(1 for k in range(K) if part[k] == N and not local_ok[k]))
         energy = float(inst.energy[np.arange(K), part].sum())
         candidates.append((missed, energy, tuple(-part), part))

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validate import is_finite
 from .. import _validate as v
 from ..errors import InvalidInputError
 from ..result import SolveResult
+
+if TYPE_CHECKING:
+    from .instance import CoInferenceInstance
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,9 @@ class CoInferencePlan:
         return np.bincount(self.partition, minlength=n_subtasks + 1)
 
 
-def make_result(instance, method: str, partition, batches, *, runtime_s: float, exact: bool = False,
-                infeasible_users=(), message: str = "", iterations: int = 0,
-                phase_times=None) -> SolveResult:
+def make_result(instance: CoInferenceInstance, method: str, partition: ArrayLike, batches: Iterable[Batch], *,
+                runtime_s: float, exact: bool = False, infeasible_users: Iterable[int] = (), message: str = "",
+                iterations: int = 0, phase_times: Mapping[str, float] | None = None) -> SolveResult:
     """Wrap a partition and batches into a ``SolveResult`` with energy E_k(s_k) from ``instance``.
 
     Status: "partial" when ``infeasible_users`` is non-empty (a usable plan that leaves them

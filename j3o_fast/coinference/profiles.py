@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validate import is_finite
 from ..errors import InvalidInputError
@@ -73,16 +75,16 @@ class Profile:
 VGG16 = Profile(
     name="vgg16",
     blocks=("conv1+pool", "conv2+pool", "conv3+pool", "conv4+pool", "conv5+pool", "classifier"),
-    gmac=(1.936, 2.775, 4.624, 4.624, 1.387, 0.124),
-    output_mbit=(INPUT_MBIT, 25.690, 12.845, 6.423, 3.211, 0.803, 0.032),
+    gmac=np.array((1.936, 2.775, 4.624, 4.624, 1.387, 0.124)),
+    output_mbit=np.array((INPUT_MBIT, 25.690, 12.845, 6.423, 3.211, 0.803, 0.032)),
 )
 
 MOBILENETV2 = Profile(
     name="mobilenetv2",
     blocks=("stem", "bottleneck-c16", "stage-c24", "stage-c32", "stage-c64", "stage-c96",
             "stage-c160", "stage-c320", "conv1x1-1280", "pool+fc"),
-    gmac=tuple(m / 1000.0 for m in (10.8, 10.0, 54.9, 37.4, 38.5, 58.1, 46.6, 23.0, 20.1, 1.3)),
-    output_mbit=(INPUT_MBIT, 12.845, 6.423, 2.408, 0.803, 0.401, 0.602, 0.251, 0.502, 2.007, 0.032),
+    gmac=np.array([m / 1000.0 for m in (10.8, 10.0, 54.9, 37.4, 38.5, 58.1, 46.6, 23.0, 20.1, 1.3)]),
+    output_mbit=np.array((INPUT_MBIT, 12.845, 6.423, 2.408, 0.803, 0.401, 0.602, 0.251, 0.502, 2.007, 0.032)),
 )
 
 PROFILES = {p.name: p for p in (VGG16, MOBILENETV2)}
@@ -98,7 +100,8 @@ def path_loss_db(distance_m):
     return 128.1 + 37.6 * np.log10(np.asarray(distance_m, dtype=np.float64) / 1000.0)
 
 
-def shannon_rate_mbps(bandwidth_hz, tx_power_w, distance_m, noise_dbm_per_hz: float = NOISE_DBM_PER_HZ):
+def shannon_rate_mbps(bandwidth_hz: ArrayLike, tx_power_w: ArrayLike, distance_m: ArrayLike,
+                      noise_dbm_per_hz: float = NOISE_DBM_PER_HZ) -> Any:
     """r = B*log2(1 + p*g/(N0*B)) in Mbit/s, g = 10^(-PL(d)/10), N0 in dBm/Hz converted to W/Hz.
 
     >>> round(float(shannon_rate_mbps(10e6, 0.2, 100.0)), 1)
@@ -164,7 +167,7 @@ def _real(x, path: str, *, low: float, strict: bool) -> float:
     return float(x)
 
 
-def generate(profile, n_users: int, *, deadline_s: float | None = None, deadline_spread: float = 0.5,
+def generate(profile: Profile | str, n_users: int, *, deadline_s: float | None = None, deadline_spread: float = 0.5,
              alpha: float = 0.0, max_batch: int | None = None, seed: int = 0,
              ranges: Ranges = Ranges(), gpu: EdgeGPU = EdgeGPU()) -> CoInferenceInstance:
     """Draw a seeded co-inference instance of ``n_users`` users running ``profile``.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import InvalidInputError
 from ..result import SolveResult
@@ -36,7 +36,7 @@ def _function(method: str) -> Callable[..., SolveResult]:
     return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
-def _run(method: str, instance: CoInferenceInstance, **options) -> SolveResult:
+def _run(method: str, instance: CoInferenceInstance, **options: Any) -> SolveResult:
     func = _function(method)
     if method == "ip-ssa-min":
         if "deadline" in options:
@@ -69,7 +69,7 @@ def option_target(method: str) -> Callable[..., SolveResult]:
     return _function(method)
 
 
-def solve(instance: CoInferenceInstance, method: str = "og", **options) -> SolveResult:
+def solve(instance: CoInferenceInstance, method: str = "og", **options: Any) -> SolveResult:
     """Run ``method`` (default OG) on ``instance`` with its keyword ``options`` (e.g. ``variant``
     for ip-ssa).
 

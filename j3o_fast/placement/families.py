@@ -14,6 +14,7 @@ compute, uplink, backhaul or GPU time bind in most instances.
 from __future__ import annotations
 
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ RANDOM_DEFAULTS = {
 }
 
 
-def _library(family: str, rng: np.random.Generator) -> dict:
+def _library(family: str, rng: np.random.Generator) -> dict[str, Any]:
     tasks = _TASKS[family]
     K = len(tasks)
     if family == "nyu":
@@ -96,22 +97,28 @@ def _library(family: str, rng: np.random.Generator) -> dict:
                 batch_tau1_s=tau1, max_batch=bmax)
 
 
-def _random_library(p: dict, rng: np.random.Generator) -> dict:
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float], size: int | tuple[int, ...] | None = None) -> Any:
+    """``rng.uniform(low, high, size)`` for a parameter's (low, high) range."""
+    low, high = bounds
+    return rng.uniform(low, high, size)
+
+
+def _random_library(p: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     K, M = int(p["n_tasks"]), int(p["n_models"])
     cover = rng.random((M, K)) < 0.5
     cover[np.arange(M), rng.integers(0, K, M)] = True          # every model serves a task
     cover[rng.integers(0, M, K), np.arange(K)] = True          # every task has a model
     k = cover.sum(axis=1)
-    acc = np.where(cover, rng.uniform(*p["model_accuracy"], (M, K)), np.nan)
-    gflop = np.where(cover, rng.uniform(*p["model_gflop"], (M, 1)) * np.ones((1, K)), np.nan)
-    mem = rng.uniform(*p["model_memory_mb"], M) * np.sqrt(k)
+    acc = np.where(cover, _uniform(rng, p["model_accuracy"], (M, K)), np.nan)
+    gflop = np.where(cover, _uniform(rng, p["model_gflop"], (M, 1)) * np.ones((1, K)), np.nan)
+    mem = _uniform(rng, p["model_memory_mb"], M) * np.sqrt(k)
     return dict(tasks=tuple(f"task{t}" for t in range(K)), model_names=tuple(f"model{m}" for m in range(M)),
-                accuracy=acc, gflop=gflop, memory_mb=mem, batch_tau0_s=rng.uniform(*p["batch_tau0_s"], M),
-                batch_tau1_s=rng.uniform(*p["batch_tau1_s"], M),
+                accuracy=acc, gflop=gflop, memory_mb=mem, batch_tau0_s=_uniform(rng, p["batch_tau0_s"], M),
+                batch_tau1_s=_uniform(rng, p["batch_tau1_s"], M),
                 max_batch=rng.choice(np.asarray(p["max_batch"]), M))
 
 
-def _check_params(family: str, params: dict) -> dict:
+def _check_params(family: str, params: dict) -> dict[str, Any]:
     allowed = dict(DEFAULTS)
     if family == "random":
         allowed.update(RANDOM_DEFAULTS)
@@ -131,8 +138,8 @@ def _check_params(family: str, params: dict) -> dict:
     return merged
 
 
-def generate(family: str, n_clients: int, n_edges: int | None = None, *, seed=0, window: float | None = None,
-             **params) -> PlacementInstance:
+def generate(family: str, n_clients: int, n_edges: int | None = None, *, seed: int = 0,
+             window: float | None = None, **params: Any) -> PlacementInstance:
     """Draw one placement instance of ``family`` ('nyu', 'taskonomy' or 'random').
 
     ``n_edges`` defaults to one edge per 25 clients; ``window`` is the edge batching window W in
@@ -162,32 +169,32 @@ def generate(family: str, n_clients: int, n_edges: int | None = None, *, seed=0,
     lib = _random_library(p, rng) if family == "random" else _library(family, rng)
     K = len(lib["tasks"])
     best = np.nanmax(lib["accuracy"], axis=0)
-    cloud = np.minimum(best + rng.uniform(*p["cloud_margin"], K), 0.99)
-    payload = np.full(K, rng.uniform(*p["payload_mbit"]))
+    cloud = np.minimum(best + _uniform(rng, p["cloud_margin"], K), 0.99)
+    payload = np.full(K, _uniform(rng, p["payload_mbit"]))
 
     N, E = int(n_clients), int(n_edges)
     lo, hi = np.log(p["client_memory_mb"])
     client_mem = np.exp(rng.uniform(lo, hi, N))
-    client_gflops = rng.uniform(*p["client_gflops"], N)
-    uplink = rng.uniform(*p["uplink_mbps"], N)
+    client_gflops = _uniform(rng, p["client_gflops"], N)
+    uplink = _uniform(rng, p["uplink_mbps"], N)
     mix = rng.dirichlet(np.full(K, p["task_mix_concentration"]), N)
     absent = rng.random((N, K)) < p["task_absent_probability"]
     absent[np.arange(N), np.argmax(mix, axis=1)] = False          # each client asks for something
     mix = np.where(absent, 0.0, mix)
     mix /= mix.sum(axis=1, keepdims=True)
-    rate = rng.uniform(*p["client_rate"], (N, 1)) * mix
+    rate = _uniform(rng, p["client_rate"], (N, 1)) * mix
     rate = np.where(rate < 1e-3, 0.0, rate)  # no negligible sub-milli-query rates
     edge_of = rng.permutation(np.arange(N) % E)
 
     library_mb = lib["memory_mb"].sum()
-    edge_mem = rng.uniform(*p["edge_memory_fraction"], E) * library_mb
+    edge_mem = _uniform(rng, p["edge_memory_fraction"], E) * library_mb
     edge_mem = np.maximum(edge_mem, lib["memory_mb"].min())    # every edge can hold some model
     return PlacementInstance(
         name=f"{family}-N{N}-E{E}-seed{seed if isinstance(seed, (int, np.integer)) else 'ss'}"
              + (f"-W{window:g}" if window is not None else ""),
         payload_mbit=payload, cloud_accuracy=cloud, batching_window_s=window,
-        edge_memory_mb=edge_mem, edge_speed=rng.uniform(*p["edge_speed"], E),
-        edge_backhaul_mbps=rng.uniform(*p["backhaul_mbps"], E),
+        edge_memory_mb=edge_mem, edge_speed=_uniform(rng, p["edge_speed"], E),
+        edge_backhaul_mbps=_uniform(rng, p["backhaul_mbps"], E),
         client_edge=edge_of, client_memory_mb=client_mem, client_gflops=client_gflops,
         client_uplink_mbps=uplink, rate=rate, **lib,
     )

@@ -88,7 +88,8 @@ class PlacementInstance:
     rate: np.ndarray
     batching_window_s: float | None = None
     name: str = ""
-    cover: np.ndarray | None = field(default=None, repr=False)
+    # None becomes ~isnan(accuracy) in __post_init__: read back, it is always an array.
+    cover: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
 
     def __post_init__(self):
         put = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731 (frozen)

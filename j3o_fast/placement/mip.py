@@ -390,8 +390,8 @@ def lp_upper_bound(instance: PlacementInstance, *, threads: int | None = None) -
         return _relaxation_value(instance, threads)
     demand = np.bincount(instance.client_edge, weights=instance.rate.sum(axis=1), minlength=instance.n_edges)
 
-    def part_value(e: int) -> float:
-        part = edge_subinstance(instance, e)
+    def part_value(e: np.intp) -> float:
+        part = edge_subinstance(instance, int(e))
         return _relaxation_value(part, None, serial=True) * part.total_rate
 
     with WorkerPool(workers) as pool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import _validate as v
 from ..errors import InvalidInputError
@@ -87,7 +88,9 @@ class PlacementSolution:
                 self.cloud.shape[1])
 
     @classmethod
-    def from_dense(cls, x, y, local, edge, cloud, drop=None) -> "PlacementSolution":
+    def from_dense(cls, x: NDArray[np.bool_], y: NDArray[np.bool_], local: NDArray[np.float64],
+                   edge: NDArray[np.float64], cloud: ArrayLike, drop: NDArray[np.float64] | None = None,
+                   ) -> "PlacementSolution":
         """From dense (N, K, M) local/edge fractions; ``drop`` defaults to what is left: 1 - the rest."""
         cloud = np.asarray(cloud, dtype=np.float64)
         if drop is None:

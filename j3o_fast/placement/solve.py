@@ -9,7 +9,7 @@ section 4: "accuracy-greedy", "local-only", "cloud-only", "edge-only", "single-t
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import InvalidInputError
 from ..result import SolveResult
@@ -48,7 +48,7 @@ def option_target(method: str) -> Callable[..., SolveResult]:
     return solve_j3o if method in FORWARDS_TO_J3O else METHODS[method]
 
 
-def solve(instance: PlacementInstance, method: str = "j3o", **options) -> SolveResult:
+def solve(instance: PlacementInstance, method: str = "j3o", **options: Any) -> SolveResult:
     """Run ``method`` on ``instance`` with its keyword ``options``.
 
     Unknown methods and options a method does not take raise InvalidInputError.

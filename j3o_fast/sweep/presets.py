@@ -5,6 +5,8 @@ first two experiments of "paper-coinference"; ``coinference.study`` runs it in p
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..errors import InvalidInputError
 from .adapters.placement import LP_BOUND
 from .study import Experiment, Limits, Method, Study
@@ -87,9 +89,10 @@ def _scale() -> Study:
 
 
 def coinference_energy(name: str = "coinference-energy", *, seeds: int = 20, root_seed: int = 2024,
-                       profiles=PROFILES, users=USERS, deadline_factors=DEADLINE_FACTORS, spreads=SPREADS,
-                       spread_users=SPREAD_USERS, saving_methods=("ip-ssa", "og", "lc"),
-                       spread_methods=("ip-ssa", "og", "lc")) -> Study:
+                       profiles: Sequence[str] = PROFILES, users: Sequence[int] = USERS,
+                       deadline_factors: Sequence[float] = DEADLINE_FACTORS, spreads: Sequence[float] = SPREADS,
+                       spread_users: Sequence[int] = SPREAD_USERS, saving_methods: Sequence[str] = ("ip-ssa", "og", "lc"),
+                       spread_methods: Sequence[str] = ("ip-ssa", "og", "lc")) -> Study:
     """The offline co-inference energy study: two experiments over ``profiles``.
 
     "saving": ``users`` x ``deadline_factors`` (deadline_s = factor x the profile's default T,

@@ -11,7 +11,10 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .._threads import resolve_jobs
 from ..errors import InvalidInputError
@@ -131,7 +134,7 @@ def _ray_cluster(workers: int, scheduler: str | None):
 
 def run_study(study: Study, out: str | os.PathLike | None = None, *, n_jobs: int | None = 1,
               backend: str = "loky", scheduler: str | None = None, chunk_size: int | None = None,
-              progress: bool | None = None, retry_failed: bool = False):
+              progress: bool | None = None, retry_failed: bool = False) -> pd.DataFrame:
     """Run every task of ``study`` not yet stored in ``out`` and return the whole table.
 
     ``out`` None keeps nothing on disk. ``n_jobs`` workers (-1: every core); ``backend`` loky,

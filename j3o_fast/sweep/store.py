@@ -9,6 +9,10 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .study import Study
 
@@ -20,7 +24,7 @@ class ResultStore:
     """A study's output folder: ``chunks/`` (one Parquet file per finished chunk, written to a
     temporary name and renamed), ``study.toml``, ``results.parquet`` and ``results.csv``."""
 
-    def __init__(self, out: str | os.PathLike):
+    def __init__(self, out: str | os.PathLike[str]) -> None:
         self.root = Path(out)
         self.chunks = self.root / "chunks"
         self.chunks.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,7 @@ class ResultStore:
         _write_atomic(lambda tmp: _frame(pd, rows).to_parquet(tmp, index=False), path)
         return path
 
-    def write_table(self, table, study: Study) -> None:
+    def write_table(self, table: pd.DataFrame, study: Study) -> None:
         _write_atomic(lambda tmp: table.to_parquet(tmp, index=False), self.root / "results.parquet")
         _write_atomic(lambda tmp: table.to_csv(tmp, index=False), self.root / "results.csv")
         _write_atomic(lambda tmp: Path(tmp).write_text(study.to_toml(), encoding="utf-8"), self.root / "study.toml")

@@ -5,6 +5,11 @@ between any two runs of the same study (all but ``TIMING_COLUMNS`` and ``RUN_COL
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 import numpy as np
 
 from .adapters import ADAPTERS, all_params
@@ -22,11 +27,11 @@ _RESULT_COLUMNS = ("method", "solver", "options", "status", "objective", "upper_
 _DERIVED_COLUMNS = ("reference", "reference_kind", "ratio", "runtime_ratio")
 
 
-def assemble(tasks: list[Task], rows: list[dict]):
+def assemble(tasks: list[Task], rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per task in task order, with the references and ratios of every instance."""
     import pandas as pd
 
-    by_key = {}
+    by_key: dict[str, dict[str, Any]] = {}
     for r in rows:
         old = by_key.get(r["task"])
         # a task run twice (a retried failure): the later row wins
@@ -98,7 +103,7 @@ def _column_order(table) -> list:
     return fixed + params + results + [c for c in times if c in table.columns] + rest + run
 
 
-def deterministic_columns(table) -> list:
+def deterministic_columns(table: pd.DataFrame) -> list[str]:
     """The columns that must agree between any two runs of the same study."""
     return [c for c in table.columns
             if c not in TIMING_COLUMNS and c not in RUN_COLUMNS and not c.startswith("time_")]

@@ -73,7 +73,7 @@ def expand(study: Study) -> list[Task]:
     A task's key covers its experiment and every input (parameters, seed, method, options), not
     the package version: rerun into a fresh folder after changing a solver.
     """
-    tasks = []
+    tasks: list[Task] = []
     for e in study.experiments:
         for config in e.configurations():
             params = tuple(sorted(config.items()))

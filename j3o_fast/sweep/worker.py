@@ -13,19 +13,19 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
-from typing import Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from ._common import _canonical
 from .adapters import adapter
 from .tasks import Task
 
 
-def make_instance(domain: str, params: Mapping, seed: int):
+def make_instance(domain: str, params: Mapping[str, Any], seed: int) -> Any:
     """The seeded instance of a configuration (the generator's keyword arguments in ``params``)."""
     return adapter(domain).make_instance(params, seed)
 
 
-def run_method(domain: str, instance, method: str, options: Mapping):
+def run_method(domain: str, instance: Any, method: str, options: Mapping[str, Any]) -> Any:
     """Run one method of the domain; returns its result (a SolveResult; online: the row's result
     columns, ``online.run_online``)."""
     return adapter(domain).run_method(instance, method, options)
@@ -35,7 +35,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 
 
 @contextmanager
-def single_threaded(worker: bool = False):
+def single_threaded(worker: bool = False) -> Iterator[None]:
     """Numba, OpenMP and BLAS on one thread for the duration (HiGHS gets threads=1 as an option).
 
     In a ``worker`` process that has not loaded Numba yet, the environment is set first, since
@@ -107,13 +107,15 @@ def _param_columns(params: tuple) -> dict:
     return {k: (_canonical(v) if isinstance(v, (tuple, list)) else v) for k, v in params}
 
 
-def run_chunk(tasks: list, run_id: str = "", on_task=None, worker: bool = False) -> list[dict]:
+def run_chunk(tasks: list[Task], run_id: str = "", on_task: Callable[[Task], object] | None = None,
+              worker: bool = False) -> list[dict[str, Any]]:
     """Run ``tasks`` one after the other on one thread; one row per task, failures included.
 
     ``on_task(task)`` is called before each task (e.g. to count executions in tests);
     ``worker`` says the process is a worker of its own (see ``single_threaded``).
     """
-    rows, cache = [], {}
+    rows: list[dict[str, Any]] = []
+    cache: dict[Any, Any] = {}
     with single_threaded(worker):
         for task in tasks:
             if on_task is not None:

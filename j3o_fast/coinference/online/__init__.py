@@ -12,3 +12,10 @@ from .policies import (DDPGPolicy, Threshold, TrainingInterrupted, best_threshol
 from .scenario import SCENARIOS, Scenario, device_seed, generate_trace, rate_path, scenario
 from .trace import OnlineTrace
 from .trace_io import TRACE_FORMAT, load_trace, save_trace, trace_from_dict, trace_to_dict
+
+__all__ = [
+    "DDPGPolicy", "DispatchPlan", "Episode", "EpisodeResult", "OBS_SIZE", "OnlineTrace", "SCENARIOS", "Scenario",
+    "TRACE_FORMAT", "Threshold", "TrainingInterrupted", "best_threshold", "clairvoyant", "clairvoyant_outcome",
+    "device_seed", "episode_outcome", "every_slot", "generate_trace", "load_trace", "plan_dispatch", "play_episode",
+    "rate_path", "run_episode", "save_trace", "scenario", "trace_from_dict", "trace_to_dict", "train_ddpg",
+]

@@ -17,6 +17,7 @@ it as ``j3o_fast.coinference.online.env``.
 from __future__ import annotations
 
 import numbers
+from typing import cast
 
 import gymnasium as gym
 import numpy as np
@@ -104,17 +105,18 @@ class DispatchEnv(gym.Env):
             u = int(self.np_random.integers(_SEED_SPACE))
             trace = generate_trace(self.scenario, seed=u)
             return trace, {"trace": trace.name, "trace_seed": u}
-        n = len(self.traces)
+        traces = cast("list[OnlineTrace]", self.traces)   # exactly one of scenario and traces is given
+        n = len(traces)
         if seed is not None:
             self._next = 0
         i = self._next
         if options and "trace" in options:
             i = options["trace"]
-            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= int(i) < n:
                 raise InvalidInputError("options.trace", f"must be a trace index in [0, {n - 1}], got {i!r}")
             i = int(i)
         self._next = (i + 1) % n
-        trace = self.traces[i]
+        trace = traces[i]
         return trace, {"trace": trace.name, "trace_index": i}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

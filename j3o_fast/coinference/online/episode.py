@@ -21,12 +21,14 @@ from __future__ import annotations
 import numbers
 import time
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..._validate import is_finite
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
+from ...result import SolveResult
 from ..plan import Batch, make_result
 from .planner import PLANNERS, plan_dispatch, planned_tail
 from .trace import OnlineTrace
@@ -79,7 +81,7 @@ def _check_psi(psi) -> float:
 
 
 def _check_theta(theta) -> float:
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not 0.0 <= theta <= 1.0:
+    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not 0.0 <= float(theta) <= 1.0:
         raise InvalidInputError("theta", f"must be a number in [0, 1], got {theta!r}")
     return float(theta)
 
@@ -91,7 +93,7 @@ class Episode:
     ``planner`` is "og" or "ip-ssa"; ``psi`` weighs violations in the reward.
     """
 
-    def __init__(self, trace: OnlineTrace, *, planner: str = "og", psi: float = DEFAULT_PSI):
+    def __init__(self, trace: OnlineTrace, *, planner: str = "og", psi: float = DEFAULT_PSI) -> None:
         if not isinstance(trace, OnlineTrace):
             raise InvalidInputError("trace", f"must be an OnlineTrace, got {type(trace).__name__}")
         self.trace = trace
@@ -225,7 +227,7 @@ class Episode:
     def _execute(self, plan, planned: np.ndarray, p_dev: np.ndarray, tau: float) -> None:
         """Run the committed batches as soon as possible in their planned order; move H."""
         beta, alpha = self.trace.edge_beta_s, self.trace.edge_alpha_s
-        free = {}  # task index -> end of its previous batch
+        free: dict[int, float] = {}  # task index -> end of its previous batch
         H = self.gpu_free
         for m, members, _planned_start in plan.batches:
             start = H
@@ -262,7 +264,8 @@ class Episode:
             reward=float(sum(self.rewards)))
 
 
-def run_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float = DEFAULT_PSI) -> EpisodeResult:
+def run_episode(trace: OnlineTrace, policy: float | Callable[[Episode], float], *, planner: str = "og",
+                psi: float = DEFAULT_PSI) -> EpisodeResult:
     """Play one episode: ``policy`` is a threshold theta in [0, 1] or a callable (episode) -> theta.
 
     >>> from j3o_fast.coinference.online import Scenario, generate_trace
@@ -274,7 +277,8 @@ def run_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float =
     return play_episode(trace, policy, planner=planner, psi=psi).result()
 
 
-def play_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float = DEFAULT_PSI) -> Episode:
+def play_episode(trace: OnlineTrace, policy: float | Callable[[Episode], float], *, planner: str = "og",
+                 psi: float = DEFAULT_PSI) -> Episode:
     """``run_episode``, returning the finished ``Episode`` (for ``episode_outcome`` and the figures)."""
     ep = Episode(trace, planner=planner, psi=psi)
     decide = policy if callable(policy) else (lambda _ep, x=_check_theta(policy): x)
@@ -283,7 +287,7 @@ def play_episode(trace: OnlineTrace, policy, *, planner: str = "og", psi: float 
     return ep
 
 
-def episode_outcome(episode: Episode):
+def episode_outcome(episode: Episode) -> tuple[CoInferenceInstance, SolveResult]:
     """The finished episode as a P0 instance and plan: (CoInferenceInstance, SolveResult).
 
     Users are the trace's tasks in row order, released at their dispatch time with their slack at

@@ -20,15 +20,19 @@ import numbers
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from ... import _jsonfile as jf
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
-from .episode import DEFAULT_PSI, OBS_SIZE, EpisodeResult, _check_planner, _check_psi, run_episode
+from .episode import DEFAULT_PSI, OBS_SIZE, Episode, EpisodeResult, _check_planner, _check_psi, run_episode
 from .scenario import Scenario
 from .trace import OnlineTrace
+
+if TYPE_CHECKING:
+    from ...result import SolveResult
 
 #: Default grid of ``best_threshold``: 0, 0.1, ..., 1.
 DEFAULT_GRID = tuple(np.linspace(0.0, 1.0, 11).tolist())
@@ -37,7 +41,7 @@ DEFAULT_GRID = tuple(np.linspace(0.0, 1.0, 11).tolist())
 _ENERGY_RTOL = 1e-12
 
 #: DDPG hyper-parameters (docs/coinference.rst section 7: DDPG's usual values).
-DDPG_HYPERPARAMETERS = {
+DDPG_HYPERPARAMETERS: dict[str, Any] = {
     "net_arch": [256, 256],       # actor and critic MLPs
     "actor_learning_rate": 1e-4,  # Adam
     "critic_learning_rate": 1e-3,  # Adam
@@ -52,7 +56,7 @@ DDPG_HYPERPARAMETERS = {
 
 # ---- fixed policies -----------------------------------------------------------------------
 
-def every_slot(episode) -> float:
+def every_slot(episode: Episode) -> float:
     """theta = 1 in every slot: each task is dispatched in the slot it arrives.
 
     >>> from j3o_fast.coinference.online import Scenario, generate_trace, run_episode
@@ -74,19 +78,23 @@ class Threshold:
     j3o_fast.errors.InvalidInputError: threshold: must be a number in [0, 1], got 1.5
     """
 
-    def __init__(self, x: float):
+    x: float
+
+    def __init__(self, x: float) -> None:
         if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= x <= 1.0:
             raise InvalidInputError("threshold", f"must be a number in [0, 1], got {x!r}")
         self.x = float(x)
 
-    def __call__(self, episode) -> float:
+    def __call__(self, episode: Episode) -> float:
         return self.x
 
     def __repr__(self) -> str:
         return f"Threshold({self.x:g})"
 
 
-def best_threshold(traces, *, planner: str = "og", grid=DEFAULT_GRID, psi: float = DEFAULT_PSI):
+def best_threshold(traces: OnlineTrace | Iterable[OnlineTrace], *, planner: str = "og",
+                   grid: Iterable[float] = DEFAULT_GRID,
+                   psi: float = DEFAULT_PSI) -> tuple[float, list[dict[str, Any]]]:
     """The best fixed threshold of ``grid`` on ``traces`` (docs/coinference.rst section 7, "Policies to compare").
 
     Every x of ``grid`` (numbers in [0, 1]) plays every trace with ``planner``. The rule: keep
@@ -133,7 +141,7 @@ def best_threshold(traces, *, planner: str = "og", grid=DEFAULT_GRID, psi: float
     raise AssertionError("unreachable: the least energy belongs to some grid point")
 
 
-def trace_list(traces) -> list:
+def trace_list(traces: OnlineTrace | Iterable[OnlineTrace]) -> list[OnlineTrace]:
     """``traces`` (one OnlineTrace or an iterable of them, not empty) as a list; InvalidInputError otherwise."""
     if isinstance(traces, OnlineTrace):
         return [traces]
@@ -150,7 +158,7 @@ def trace_list(traces) -> list:
 
 # ---- the clairvoyant reference -----------------------------------------------------------------
 
-def clairvoyant_outcome(trace: OnlineTrace):
+def clairvoyant_outcome(trace: OnlineTrace) -> tuple[CoInferenceInstance, SolveResult]:
     """OG over the whole trace as one offline P0 instance: (CoInferenceInstance, SolveResult).
 
     Users are the tasks in trace-row order, user i with its device's parameters, release
@@ -175,7 +183,8 @@ def clairvoyant_outcome(trace: OnlineTrace):
     return inst, solve_og(inst)
 
 
-def clairvoyant(trace: OnlineTrace, *, psi: float = DEFAULT_PSI, outcome=None) -> EpisodeResult:
+def clairvoyant(trace: OnlineTrace, *, psi: float = DEFAULT_PSI,
+                outcome: tuple[CoInferenceInstance, SolveResult] | None = None) -> EpisodeResult:
     """The figures of clairvoyant OG (docs/coinference.rst section 7): an ``EpisodeResult``.
 
     energy_j = the OG plan's sum of E_i(s_i) (violations at all-local energy); violations = its
@@ -238,7 +247,7 @@ class DDPGPolicy:
     for other spaces raises InvalidInputError naming the path.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
         jf.check_regular_file(path)   # not a folder, a device or a FIFO, which would never load
         DDPG = _sb3().DDPG
@@ -256,7 +265,7 @@ class DDPGPolicy:
 
         self._torch = torch
 
-    def __call__(self, episode) -> float:
+    def __call__(self, episode: Episode) -> float:
         torch = self._torch
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one observation: threads only cost (see train_ddpg)
@@ -304,7 +313,7 @@ class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``train_ddpg``: ``steps`` were taken and the checkpoint of step ``saved_step``
     (None: none yet) is at ``path``."""
 
-    def __init__(self, path: str, steps: int, saved_step: int | None):
+    def __init__(self, path: str, steps: int, saved_step: int | None) -> None:
         self.path, self.steps, self.saved_step = path, steps, saved_step
         super().__init__(f"interrupted after {steps} steps")
 
@@ -315,7 +324,8 @@ def _count(value, name: str, low: int) -> int:
     return int(value)
 
 
-def train_ddpg(source, *, planner: str = "og", steps: int, seed: int = 0, out_path: str | os.PathLike,
+def train_ddpg(source: Scenario | OnlineTrace | Iterable[OnlineTrace], *, planner: str = "og", steps: int,
+               seed: int = 0, out_path: str | os.PathLike[str],
                checkpoint_every: int = 1000, progress: bool = False, psi: float = DEFAULT_PSI,
                learning_starts: int = DDPG_HYPERPARAMETERS["learning_starts"],
                episode_log: list | None = None) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import asdict, dataclass, fields
+from typing import cast
 
 import numpy as np
 
@@ -134,7 +135,7 @@ class Scenario:
     @property
     def arrival_prob(self) -> float:
         """lambda*Delta, the per-slot release probability of one device (the low state's when bursty)."""
-        return (self.rate_low_hz if self.bursty else self.rate_hz) * self.slot_s
+        return (self.rate_low_hz if self.rate_low_hz is not None else self.rate_hz) * self.slot_s  # bursty
 
     def to_dict(self) -> dict:
         """Every field as a plain JSON-able dict (None for unset bursty rates and batch cap)."""
@@ -176,7 +177,7 @@ def rate_path(scenario: Scenario, *, seed: int) -> np.ndarray:
     u = np.random.default_rng(_children(seed)[1]).random(sc.n_slots - 1)
     high = np.zeros(sc.n_slots, dtype=bool)
     high[1:] = np.cumsum(u < sc.switch_prob) % 2 == 1
-    return np.where(high, sc.rate_high_hz, sc.rate_low_hz)
+    return np.where(high, cast(float, sc.rate_high_hz), cast(float, sc.rate_low_hz))   # bursty: both set
 
 
 def generate_trace(scenario: Scenario, *, seed: int) -> OnlineTrace:

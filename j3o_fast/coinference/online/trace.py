@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -98,6 +99,8 @@ class OnlineTrace:
     task_deadline_s: np.ndarray
     max_batch: int | None = None
     name: str = ""
+    if TYPE_CHECKING:   # set by __post_init__, not a field: declared for the type checker only
+        _devices: CoInferenceInstance = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         put = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731 (frozen)

@@ -16,7 +16,7 @@ ADAPTERS = MappingProxyType({a.name: a for a in (placement.ADAPTER, coinference.
 DOMAINS = tuple(ADAPTERS)
 
 
-def adapter(domain, where: str = "domain") -> DomainAdapter:
+def adapter(domain: str, where: str = "domain") -> DomainAdapter:
     """The adapter of ``domain``; InvalidInputError naming ``where`` and the value if there is none.
 
     >>> domain = adapter("placement")
