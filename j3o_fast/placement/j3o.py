@@ -275,7 +275,6 @@ def solve_j3o(instance: PlacementInstance, *, max_iter: int = 30, patience: int 
         bound = lp_upper_bound(instance, threads=threads)
         times["bound"] = time.perf_counter() - t0
     assert best is not None   # set by the first iteration, which always runs
-    assert best is not None   # set by the first iteration, which always runs
     solution = best.repaired()
     objective = routing_usage(instance, solution).objective
     return SolveResult(method="j3o", status=status, objective=objective, decision=solution,
