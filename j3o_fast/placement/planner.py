@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -182,7 +183,7 @@ class PlacementPlanner:
                  threads: int | None = None, warm_iter: int = 0, warm_refit_iter: int = 3,
                  warm_patience: int = 1, warm_search_solves: int = 8,
                  max_model_changes: int | None = None, warm_basis: bool = False,
-                 warm_refill: bool = True):
+                 warm_refill: bool = True) -> None:
         if not isinstance(instance, PlacementInstance):
             raise InvalidInputError("instance", f"must be a PlacementInstance, got {type(instance).__name__}")
         self._instance = instance
@@ -205,7 +206,7 @@ class PlacementPlanner:
         """The instance the next ``solve`` plans for."""
         return self._instance
 
-    def update(self, **changes) -> None:
+    def update(self, **changes: Any) -> None:
         """Change fields of ``CHANGEABLE`` (same shapes) for the next solve.
 
         The changed instance is built by ``dataclasses.replace``, so its own validation names a
