@@ -82,16 +82,13 @@ cdef object _check_length(str name, object a, Py_ssize_t n, str what):
         raise InvalidInputError(name, f"must have {n} entries ({what}), got {a.shape[0]}")
 
 
-cdef Py_ssize_t _first_out_of_range64(const int64_t[::1] a, int64_t n) noexcept nogil:
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+
+cdef Py_ssize_t _first_out_of_range(const index_t[::1] a, int64_t n) noexcept nogil:
     """Index of the first a[i] outside [0, n), or -1 (a typed loop: no NumPy temporaries)."""
-    cdef Py_ssize_t i
-    for i in range(a.shape[0]):
-        if a[i] < 0 or a[i] >= n:
-            return i
-    return -1
-
-
-cdef Py_ssize_t _first_out_of_range32(const int32_t[::1] a, int64_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(a.shape[0]):
         if a[i] < 0 or a[i] >= n:
@@ -101,7 +98,11 @@ cdef Py_ssize_t _first_out_of_range32(const int32_t[::1] a, int64_t n) noexcept 
 
 cdef object _check_index(str name, object a, Py_ssize_t n, str what):
     """Every a[i] in [0, n); else InvalidInputError naming the first offending entry."""
-    cdef Py_ssize_t i = (_first_out_of_range32(a, n) if a.dtype == np.int32 else _first_out_of_range64(a, n))
+    cdef Py_ssize_t i
+    if a.dtype == np.int32:
+        i = _first_out_of_range[int32_t](a, n)
+    else:
+        i = _first_out_of_range[int64_t](a, n)
     if i >= 0:
         raise InvalidInputError(f"{name}[{i}]", f"must be {what} in [0, {n}), got {a[i]}")
 

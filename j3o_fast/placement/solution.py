@@ -87,6 +87,22 @@ class PlacementSolution:
         return (self.client_models.shape[0], self.edge_models.shape[0], self.client_models.shape[1],
                 self.cloud.shape[1])
 
+    def check_fits(self, n_clients: int, n_edges: int, n_models: int, n_tasks: int) -> None:
+        """Refuse a solution for other dimensions, or a route entry whose client, task or model
+        index is out of range (InvalidInputError naming ``solution`` or ``routing.local[i]`` /
+        ``routing.edge[i]``): the check before any row is summed."""
+        for what, got, size in zip(("clients", "edges", "models", "tasks"), self.shape,
+                                    (n_clients, n_edges, n_models, n_tasks)):
+            if got != size:
+                raise InvalidInputError("solution", f"is for {got} {what} but the instance has {size}")
+        for kind, r in (("local", self.local), ("edge", self.edge)):
+            bad = ((r.client < 0) | (r.client >= n_clients) | (r.task < 0) | (r.task >= n_tasks) | (r.model < 0)
+                   | (r.model >= n_models))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InvalidInputError(f"routing.{kind}[{i}]", "client, task or model index out of range, "
+                                        f"got [{r.client[i]}, {r.task[i]}, {r.model[i]}]")
+
     @classmethod
     def from_dense(cls, x: NDArray[np.bool_], y: NDArray[np.bool_], local: NDArray[np.float64],
                    edge: NDArray[np.float64], cloud: ArrayLike, drop: NDArray[np.float64] | None = None,

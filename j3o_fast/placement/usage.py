@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidInputError
 from .instance import PlacementInstance
 from .program import CLOUD, EDGE, LOCAL, route_objective, route_rows
 from .solution import PlacementSolution
@@ -46,27 +45,13 @@ class RoutingUsage:
     first_uncoupled: int
 
 
-def _check(instance: PlacementInstance, solution: PlacementSolution) -> None:
-    """Dimensions match the instance and every route entry indexes a client, task and model."""
-    N, E, M, K = instance.n_clients, instance.n_edges, instance.n_models, instance.n_tasks
-    for what, got, size in zip(("clients", "edges", "models", "tasks"), solution.shape, (N, E, M, K)):
-        if got != size:
-            raise InvalidInputError("solution", f"is for {got} {what} but the instance has {size}")
-    for kind, r in (("local", solution.local), ("edge", solution.edge)):
-        bad = (r.client < 0) | (r.client >= N) | (r.task < 0) | (r.task >= K) | (r.model < 0) | (r.model >= M)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InvalidInputError(f"routing.{kind}[{i}]", "client, task or model index out of range, "
-                                    f"got [{r.client[i]}, {r.task[i]}, {r.model[i]}]")
-
-
 def routing_usage(instance: PlacementInstance, solution: PlacementSolution, tol: float = 1e-9) -> RoutingUsage:
     """Every row usage of ``solution`` on ``instance`` (see RoutingUsage).
 
     An entry on a model that does not serve its task adds to the conservation sums and, at an
     edge, to the uplink and the edge's load, but carries no accuracy and no local compute.
     """
-    _check(instance, solution)
+    solution.check_fits(instance.n_clients, instance.n_edges, instance.n_models, instance.n_tasks)
     inst, sol = instance, solution
     N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
     lo, ed = sol.local, sol.edge

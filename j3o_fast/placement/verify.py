@@ -16,7 +16,6 @@ from .._violations import Violation, summarize
 
 from .instance import PlacementInstance
 from .solution import PlacementSolution
-from ..errors import InvalidInputError
 
 #: Default tolerance: fractions absolutely, capacity rows relative to their capacity.
 DEFAULT_TOL = 1e-9
@@ -57,19 +56,6 @@ class _Usage:
     gpu: np.ndarray             # (E,) GPU time share
     objective: float            # mean accuracy per query A
     uncoupled: np.ndarray       # entries (local first, then edge) routed > tol on a model not onloaded or not serving t
-
-
-def _check_routes(instance: PlacementInstance, solution: PlacementSolution) -> None:
-    N, E, M, K = instance.n_clients, instance.n_edges, instance.n_models, instance.n_tasks
-    for what, got, size in zip(("clients", "edges", "models", "tasks"), solution.shape, (N, E, M, K)):
-        if got != size:
-            raise InvalidInputError("solution", f"is for {got} {what} but the instance has {size}")
-    for name, r in (("local", solution.local), ("edge", solution.edge)):
-        bad = ((r.client < 0) | (r.client >= N) | (r.task < 0) | (r.task >= K) | (r.model < 0) | (r.model >= M))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InvalidInputError(f"routing.{name}[{i}]", "client, task or model index out of range, "
-                                    f"got [{r.client[i]}, {r.task[i]}, {r.model[i]}]")
 
 
 def _recompute(instance: PlacementInstance, solution: PlacementSolution, tol: float) -> _Usage:
@@ -129,7 +115,7 @@ def verify(instance: PlacementInstance, decision: PlacementSolution, *, tol: flo
     within tol (relative to max(1, |A|)). Dimension or index errors in the decision raise
     InvalidInputError.
     """
-    _check_routes(instance, decision)
+    decision.check_fits(instance.n_clients, instance.n_edges, instance.n_models, instance.n_tasks)
     usage = _recompute(instance, decision, tol)
     x = decision.client_models.astype(np.float64)
     y = decision.edge_models.astype(np.float64)
