@@ -144,6 +144,23 @@ def is_finite(value) -> bool:
         return False
 
 
+def one_or_many(value, kinds, name: str, what: str) -> list:
+    """``value``, one instance of ``kinds`` or an iterable of them (not empty), as a list;
+    otherwise InvalidInputError naming ``name`` or the bad item ``name[i]``. ``what`` describes
+    an item, e.g. "an OnlineTrace"."""
+    if isinstance(value, kinds):
+        return [value]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidInputError(name, f"must be {what} or a list of them, got {type(value).__name__}")
+    items = list(value)
+    if not items:
+        raise InvalidInputError(name, "must hold at least one, got []")
+    for i, item in enumerate(items):
+        if not isinstance(item, kinds):
+            raise InvalidInputError(f"{name}[{i}]", f"must be {what}, got {type(item).__name__}")
+    return items
+
+
 # ---- declared option rules -------------------------------------------------------------------
 
 class Rule:

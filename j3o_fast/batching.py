@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import is_finite
+from ._validate import is_finite, one_or_many
 from .errors import InvalidInputError
 
 #: What ``fit_affine`` does with a fit below the quality thresholds.
@@ -213,17 +213,10 @@ def _nnls_affine(b: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return candidates[int(np.argmin(cost))]
 
 
-def _models(models, kinds=(AffineBatchLatency, AffineFit)) -> list:
+def _models(models) -> list:
     """A list of AffineBatchLatency from models or fits (one, or a sequence), each checked."""
-    if isinstance(models, kinds):
-        models = [models]
-    models = [m.model if isinstance(m, AffineFit) else m for m in models]
-    if not models:
-        raise InvalidInputError("models", "must hold at least one model, got []")
-    for i, m in enumerate(models):
-        if not isinstance(m, AffineBatchLatency):
-            raise InvalidInputError(f"models[{i}]", f"must be an AffineBatchLatency or AffineFit, got {m!r}")
-    return models
+    items = one_or_many(models, (AffineBatchLatency, AffineFit), "models", "an AffineBatchLatency or AffineFit")
+    return [m.model if isinstance(m, AffineFit) else m for m in items]
 
 
 def to_coinference_edge(models) -> tuple[np.ndarray, np.ndarray, int | None]:

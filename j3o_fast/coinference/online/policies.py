@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from ... import _jsonfile as jf
+from ..._validate import one_or_many
 from ...errors import InvalidInputError
 from ..instance import CoInferenceInstance
 from .episode import DEFAULT_PSI, OBS_SIZE, Episode, EpisodeResult, _check_planner, _check_psi, run_episode
@@ -143,17 +144,7 @@ def best_threshold(traces: OnlineTrace | Iterable[OnlineTrace], *, planner: str 
 
 def trace_list(traces: OnlineTrace | Iterable[OnlineTrace]) -> list[OnlineTrace]:
     """``traces`` (one OnlineTrace or an iterable of them, not empty) as a list; InvalidInputError otherwise."""
-    if isinstance(traces, OnlineTrace):
-        return [traces]
-    if isinstance(traces, (str, bytes)) or not hasattr(traces, "__iter__"):
-        raise InvalidInputError("traces", f"must be a list of OnlineTrace, got {type(traces).__name__}")
-    traces = list(traces)
-    if not traces:
-        raise InvalidInputError("traces", "must hold at least one OnlineTrace, got []")
-    for i, tr in enumerate(traces):
-        if not isinstance(tr, OnlineTrace):
-            raise InvalidInputError(f"traces[{i}]", f"must be an OnlineTrace, got {type(tr).__name__}")
-    return traces
+    return one_or_many(traces, OnlineTrace, "traces", "an OnlineTrace")
 
 
 # ---- the clairvoyant reference -----------------------------------------------------------------
