@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_cases import mip_study, rows_in_chunks
 
 from j3o_fast import sweep
 from j3o_fast.cli import main
@@ -222,27 +223,7 @@ def test_rerun_skips_stored_tasks_and_ignores_other_studies(tmp_path):
     assert sweep.study_from_toml((tmp_path / "study.toml").read_text()) == small
 
 
-KILL_STUDY = """
-name = "killme"
-root_seed = 4
-seeds = 8
-[limits]
-time_limit_s = 60
-[[experiment]]
-name = "mips"
-domain = "placement"
-methods = ["mip", "j3o"]
-[experiment.params]
-family = "nyu"
-n_edges = 2
-[experiment.grid]
-n_clients = [15]
-window = ["none", 0.05]
-"""
-
-
-def _rows_in_chunks(out):
-    return pd.concat([pd.read_parquet(p) for p in sorted((out / "chunks").glob("chunk-*.parquet"))])
+KILL_STUDY = mip_study("killme", root_seed=4, seeds=8, limits="time_limit_s = 60")
 
 
 def test_resume_after_kill_matches_a_clean_run_without_recomputing(tmp_path):
@@ -262,13 +243,13 @@ def test_resume_after_kill_matches_a_clean_run_without_recomputing(tmp_path):
     finally:
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    before = _rows_in_chunks(out)
+    before = rows_in_chunks(out)
     assert 4 <= len(before) < total and not (out / "results.parquet").exists()
 
     assert main(["sweep", str(spec), "--jobs", "2", "--out", str(out)]) == 0
     resumed = pd.read_parquet(out / "results.parquet")
     # every task ran exactly once over both runs: the killed run's rows were kept, not recomputed
-    everything = _rows_in_chunks(out)
+    everything = rows_in_chunks(out)
     assert len(everything) == total and everything["task"].is_unique
     killed_run = before["run_id"].iloc[0]
     assert (resumed["run_id"] == killed_run).sum() == len(before)

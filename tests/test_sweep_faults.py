@@ -14,33 +14,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sweep_cases import mip_study, rows_in_chunks
+
 from j3o_fast import sweep
 from j3o_fast.cli import main
 from j3o_fast.sweep.store import ResultStore
 
-STUDY = """
-name = "faults"
-root_seed = 9
-seeds = 6
-[[experiment]]
-name = "mips"
-domain = "placement"
-methods = ["mip", "j3o"]
-[experiment.params]
-family = "nyu"
-n_edges = 2
-[experiment.grid]
-n_clients = [15]
-window = ["none", 0.05]
-"""
+STUDY = mip_study("faults", root_seed=9, seeds=6)
 
 
 def numbers(table):
     return table[sweep.deterministic_columns(table)].reset_index(drop=True)
-
-
-def _chunk_rows(out: Path):
-    return pd.concat([pd.read_parquet(p) for p in sorted((out / "chunks").glob("chunk-*.parquet"))])
 
 
 def _descendants(pid: int) -> list[int]:
@@ -116,7 +100,7 @@ def _kill_first(find):
 
 def _resumes_like_a_clean_run(tmp_path, spec, out, backend: str) -> pd.DataFrame:
     """Rerun into ``out``: every stored row is kept and the table equals a clean run's; returns it."""
-    before = _chunk_rows(out)
+    before = rows_in_chunks(out)
     assert len(before) >= 2 and not (out / "results.parquet").exists()
     assert main(["sweep", str(spec), "--jobs", "2", "--backend", backend, "--out", str(out)]) == 0
     resumed = pd.read_parquet(out / "results.parquet")
@@ -153,7 +137,7 @@ def test_a_chunk_that_cannot_be_stored_stops_the_run_and_keeps_the_others(tmp_pa
     err = capsys.readouterr().err
     assert "cannot store a finished chunk" in err and "No space left on device" in err
     assert "the 3 tasks stored before are kept" in err
-    stored = _chunk_rows(out)
+    stored = rows_in_chunks(out)
     assert len(stored) == 3 and not list((out / "chunks").glob(".tmp-*"))
 
     monkeypatch.setattr(ResultStore, "write_chunk", real)
@@ -190,7 +174,7 @@ def test_killed_dask_worker_loses_nothing(tmp_path):
 
 def test_report_refuses_a_plots_path_that_is_a_file_before_summarising(tmp_path, capsys):
     spec = tmp_path / "faults.toml"
-    spec.write_text(STUDY.replace("seeds = 6", "seeds = 1"))
+    spec.write_text(mip_study("faults", root_seed=9, seeds=1))
     out = tmp_path / "out"
     assert main(["sweep", str(spec), "--out", str(out)]) == 0
     (out / "plots").write_text("a file where the plots folder goes")
@@ -207,6 +191,6 @@ def test_main_process_killed_on_dask_resumes_with_the_same_numbers(tmp_path):
     # the main process and its Dask cluster
     spec, out, code, _ = _sweep_and_kill(tmp_path, "dask", lambda pid: os.killpg(pid, signal.SIGKILL))
     assert code == -signal.SIGKILL
-    killed_run = _chunk_rows(out)
+    killed_run = rows_in_chunks(out)
     resumed = _resumes_like_a_clean_run(tmp_path, spec, out, "dask")
     assert (resumed["run_id"] == killed_run["run_id"].iloc[0]).sum() == len(killed_run)   # kept, not recomputed
