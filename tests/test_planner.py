@@ -8,7 +8,8 @@ from j3o_fast import InvalidInputError
 from j3o_fast.placement import PlacementPlanner, generate, verify
 from j3o_fast.placement.j3o import solve_j3o
 from j3o_fast.placement.offload import RoutingLP
-from j3o_fast.placement.planner import CHANGEABLE, _knapsack, fit_onloading
+from j3o_fast.placement.planner import CHANGEABLE, _knapsack
+from j3o_fast.placement.repair import fit_onloading
 
 MODES = [None, 0.05]
 MODE_IDS = ["no-batching", "window"]

@@ -24,7 +24,7 @@ from .._validate import Bool, Int, Real, Threads, check_options
 from ..result import SolveResult
 from .instance import PlacementInstance
 from .program import CLOUD, EDGE, LOCAL, cost_unit, route_objective, route_rows, routable
-from .repair import repair_routing
+from .repair import carried_traffic, fit_onloading, repair_routing
 from .solution import PlacementSolution, Routes
 from .usage import routing_usage
 
@@ -236,47 +236,11 @@ def decision_from_columns(instance: PlacementInstance, model: PlacementModel, va
     edge = Routes(pc[model.h_pair], pt[model.h_pair], model.h_model, values[oh:oc])
     cloud = np.zeros((inst.n_clients, inst.n_tasks))
     cloud[pc, pt] = values[oc:]
-    x, y = _fit_onloading(inst, x, y, local, edge)
+    # HiGHS meets a MIP's rows to its feasibility tolerance (1e-6) and ignores entries of at
+    # most 1e-9: many models of a few bytes fitted with one that fills a node.
+    x, y = fit_onloading(inst, x, y, *carried_traffic(inst, local, edge))
     raw = PlacementSolution(x, y, local, edge, cloud, np.zeros_like(cloud))
     return repair_routing(inst, raw)
-
-
-#: Relative excess of a node's memory (or an edge's fixed GPU share) that the rounded onloading
-#: may keep: the verifier's default tolerance.
-_ONLOAD_TOL = 1e-9
-
-
-def _fit_onloading(inst: PlacementInstance, x: np.ndarray, y: np.ndarray, local: Routes,
-                   edge: Routes) -> tuple[np.ndarray, np.ndarray]:
-    """Unload the least used models of nodes the rounded onloading overfills.
-
-    HiGHS meets a MIP's rows to its feasibility tolerance (1e-6) and ignores entries of at most
-    1e-9: many models of a few bytes fitted with one that fills a node. The routing is repaired
-    afterwards, the onloading here: models go in order of the accuracy they carry (rate *
-    accuracy * fraction), the smallest first on ties, until the node fits (and, at an edge in
-    window mode, its fixed batch shares sum to at most 1). A no-op unless some node is over.
-    """
-    share = (inst.edge_fixed_share * y).sum(axis=1)
-    over_x = x @ inst.memory_mb > inst.client_memory_mb * (1 + _ONLOAD_TOL)
-    over_y = (y @ inst.memory_mb > inst.edge_memory_mb * (1 + _ONLOAD_TOL)) | (share > 1 + _ONLOAD_TOL)
-    if not (over_x.any() or over_y.any()):
-        return x, y
-    x, y = x.copy(), y.copy()
-    carried_x, carried_y = np.zeros(x.shape), np.zeros(y.shape)
-    for routes, carried, node in ((local, carried_x, local.client), (edge, carried_y, inst.client_edge[edge.client])):
-        np.add.at(carried, (node, routes.model), np.clip(routes.fraction, 0.0, 1.0)
-                  * inst.rate[routes.client, routes.task] * inst.accuracy[routes.model, routes.task])
-    for n in np.flatnonzero(over_x):
-        for m in sorted(np.flatnonzero(x[n]), key=lambda m: (carried_x[n, m], inst.memory_mb[m], m)):
-            if x[n] @ inst.memory_mb <= inst.client_memory_mb[n]:
-                break
-            x[n, m] = False
-    for e in np.flatnonzero(over_y):
-        for m in sorted(np.flatnonzero(y[e]), key=lambda m: (carried_y[e, m], inst.memory_mb[m], m)):
-            if y[e] @ inst.memory_mb <= inst.edge_memory_mb[e] and inst.edge_fixed_share[e] @ y[e] <= 1.0:
-                break
-            y[e, m] = False
-    return x, y
 
 
 _STATUS = {

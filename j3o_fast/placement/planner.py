@@ -59,6 +59,7 @@ from .mip import lp_upper_bound
 from .offload import Offloading, RoutingLP
 from .onload import build_candidates
 from .prices import Prices, dual_update
+from .repair import carried_traffic, fit_onloading
 from .solution import PlacementSolution
 from .usage import routing_usage
 
@@ -85,49 +86,6 @@ class _Kept:
 def _changes(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> int:
     """Models loaded plus unloaded between onloadings (x0, y0) and (x1, y1), over all nodes."""
     return int(np.count_nonzero(x0 != x1) + np.count_nonzero(y0 != y1))
-
-
-def _carried(instance: PlacementInstance, decision: PlacementSolution) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy * queries/s each onloaded model of ``decision`` carries at the instance's rates:
-    (N, M) for the clients' models, (E, M) for the edges'."""
-    inst = instance
-    cx = np.zeros((inst.n_clients, inst.n_models))
-    cy = np.zeros((inst.n_edges, inst.n_models))
-    lo, ed = decision.local, decision.edge
-    np.add.at(cx, (lo.client, lo.model), lo.fraction * inst.rate[lo.client, lo.task] * inst.accuracy[lo.model, lo.task])
-    np.add.at(cy, (inst.client_edge[ed.client], ed.model),
-              ed.fraction * inst.rate[ed.client, ed.task] * inst.accuracy[ed.model, ed.task])
-    return cx, cy
-
-
-def fit_onloading(instance: PlacementInstance, x: np.ndarray, y: np.ndarray, carried_x: np.ndarray,
-                  carried_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Onloading (x (N, M), y (E, M)) cut to the instance's capacities: on each client over its
-    memory, and each edge over its memory or fixed batch share (window mode), the models that
-    carry least (``carried_x``, ``carried_y``: accuracy * queries/s) are unloaded until the
-    rest fits. Returns new arrays; nodes that fit are left as they are.
-    """
-    inst = instance
-    x, y = np.array(x, dtype=bool), np.array(y, dtype=bool)
-    for n in np.flatnonzero(x @ inst.memory_mb > inst.client_memory_mb + 1e-9):
-        for m in sorted(np.flatnonzero(x[n]), key=lambda m: (carried_x[n, m], m)):
-            x[n, m] = False
-            if inst.memory_mb[x[n]].sum() <= inst.client_memory_mb[n] + 1e-9:
-                break
-    share = inst.edge_fixed_share
-
-    def edge_fits(e):
-        return (inst.memory_mb[y[e]].sum() <= inst.edge_memory_mb[e] + 1e-9
-                and share[e][y[e]].sum() <= 1.0 + 1e-12)
-
-    for e in range(inst.n_edges):
-        if edge_fits(e):
-            continue
-        for m in sorted(np.flatnonzero(y[e]), key=lambda m: (carried_y[e, m], m)):
-            y[e, m] = False
-            if edge_fits(e):
-                break
-    return x, y
 
 
 def _knapsack(weights: list[int], values: list[float], capacity: int) -> list[int]:
@@ -250,7 +208,8 @@ class PlacementPlanner:
             else:
                 t0 = time.perf_counter()
                 old_x, old_y = kept.decision.client_models, kept.decision.edge_models
-                start_x, start_y = fit_onloading(inst, old_x, old_y, *_carried(inst, kept.decision))
+                start_x, start_y = fit_onloading(inst, old_x, old_y,
+                                                 *carried_traffic(inst, kept.decision.local, kept.decision.edge))
                 forced = _changes(old_x, old_y, start_x, start_y)
                 times["fit"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
@@ -319,8 +278,8 @@ class PlacementPlanner:
         """
         inst = self._instance
         N = inst.n_clients
-        cx_new, cy_new = _carried(inst, best.raw)
-        cx_old, cy_old = _carried(inst, start.raw)
+        cx_new, cy_new = carried_traffic(inst, best.raw.local, best.raw.edge)
+        cx_old, cy_old = carried_traffic(inst, start.raw.local, start.raw.edge)
         rows_start = np.vstack([start.x, start.y])
         rows_best = np.vstack([best.x, best.y])
         carried_new, carried_old = np.vstack([cx_new, cy_new]), np.vstack([cx_old, cy_old])

@@ -78,3 +78,49 @@ def repair_routing(instance: PlacementInstance, solution: PlacementSolution) -> 
     routed = PlacementSolution(x, y, local, edge, cloud, np.zeros_like(cloud))
     drop = np.where(active, np.clip(1.0 - routing_usage(inst, routed).assigned, 0.0, 1.0), 0.0)
     return PlacementSolution(x, y, local, edge, cloud, drop)
+
+
+def carried_traffic(instance: PlacementInstance, local: Routes, edge: Routes) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy * queries/s each onloaded model carries in routes ``local`` and ``edge``
+    (fractions clipped to [0, 1]): (N, M) for the clients' models, (E, M) for the edges'."""
+    inst = instance
+    carried_x, carried_y = np.zeros((inst.n_clients, inst.n_models)), np.zeros((inst.n_edges, inst.n_models))
+    for routes, carried, node in ((local, carried_x, local.client), (edge, carried_y, inst.client_edge[edge.client])):
+        np.add.at(carried, (node, routes.model), np.clip(routes.fraction, 0.0, 1.0)
+                  * inst.rate[routes.client, routes.task] * inst.accuracy[routes.model, routes.task])
+    return carried_x, carried_y
+
+
+#: Relative excess of a node's memory (or an edge's fixed GPU share) an onloading may keep and
+#: still count as fitting: the verifier's default tolerance.
+ONLOAD_TOL = 1e-9
+
+
+def fit_onloading(instance: PlacementInstance, x: np.ndarray, y: np.ndarray, carried_x: np.ndarray,
+                  carried_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onloading (x (N, M), y (E, M)) cut to the instance's capacities.
+
+    On each client over its memory, and each edge over its memory or (window mode) with fixed
+    batch shares above 1, models are unloaded in order of the traffic they carry
+    (``carried_x``, ``carried_y``: accuracy * queries/s, ``carried_traffic``), the smallest first
+    on ties, until the node fits. Used on a MIP's rounded onloading and on a re-plan's kept one
+    after capacities change. Returns the inputs themselves when every node fits, else copies.
+    """
+    inst = instance
+    share = (inst.edge_fixed_share * y).sum(axis=1)
+    over_x = x @ inst.memory_mb > inst.client_memory_mb * (1 + ONLOAD_TOL)
+    over_y = (y @ inst.memory_mb > inst.edge_memory_mb * (1 + ONLOAD_TOL)) | (share > 1 + ONLOAD_TOL)
+    if not (over_x.any() or over_y.any()):
+        return x, y
+    x, y = x.copy(), y.copy()
+    for n in np.flatnonzero(over_x):
+        for m in sorted(np.flatnonzero(x[n]), key=lambda m: (carried_x[n, m], inst.memory_mb[m], m)):
+            if x[n] @ inst.memory_mb <= inst.client_memory_mb[n]:
+                break
+            x[n, m] = False
+    for e in np.flatnonzero(over_y):
+        for m in sorted(np.flatnonzero(y[e]), key=lambda m: (carried_y[e, m], inst.memory_mb[m], m)):
+            if y[e] @ inst.memory_mb <= inst.edge_memory_mb[e] and inst.edge_fixed_share[e] @ y[e] <= 1.0:
+                break
+            y[e, m] = False
+    return x, y
