@@ -1,5 +1,5 @@
 """Warm re-planning: a stateful J3O for simulators whose rates and capacities drift step by step
-(docs/placement.rst section 3).
+(docs/placement.rst section 3, Warm re-planning).
 
 A simulator re-plans the placement at every time step. Most of the previous plan is still good
 after a small change, so the planner keeps, from each solve, J3O's final prices theta, the
