@@ -8,8 +8,8 @@ from j3o_fast import InvalidInputError
 from j3o_fast.placement import PlacementPlanner, generate, verify
 from j3o_fast.placement.j3o import solve_j3o
 from j3o_fast.placement.offload import RoutingLP
-from j3o_fast.placement.planner import CHANGEABLE, _knapsack
-from j3o_fast.placement.repair import fit_onloading
+from j3o_fast.placement.planner import CHANGEABLE, _keep_idle_client_models, _knapsack
+from j3o_fast.placement.repair import carried_traffic, fit_onloading
 
 MODES = [None, 0.05]
 MODE_IDS = ["no-batching", "window"]
@@ -114,6 +114,52 @@ def test_churn_limit_holds(limit):
     assert any("cut to the limit" in m for m in messages)   # the unlimited plan changes more
     if limit == 10:
         assert planner.last_changes > 0                      # and the cut keeps some of its changes
+
+
+@pytest.mark.parametrize("window", MODES, ids=MODE_IDS)
+def test_idle_client_model_changes_are_undone_and_route_nothing(window):
+    """Undoing the idle changes: the routing and A stay exactly, new client models that carry
+    nothing are not loaded, the old ones come back where memory allows, and nothing else moves."""
+    inst = generate("taskonomy", 60, 2, seed=2, window=window)
+    old = solve_j3o(inst).decision
+    changed = PlacementPlanner(inst)
+    changed.update(rate=_drift(inst.rate, np.random.default_rng(3), 0.5))
+    step = changed.instance
+    lp = RoutingLP(step)
+    fresh = solve_j3o(step).decision
+    off = lp.solve(fresh.client_models, fresh.edge_models)            # a plan that differs from ``old``
+    old_carried_x, _ = carried_traffic(step, old.local, old.edge)
+    kept = _keep_idle_client_models(step, off, old.client_models, old_carried_x)
+    assert kept.objective == off.objective and np.array_equal(kept.y, off.y)
+    raw, new_raw = off.raw, kept.raw
+    for a, b in ((raw.local, new_raw.local), (raw.edge, new_raw.edge)):
+        assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("client", "task", "model", "fraction"))
+    used = np.zeros_like(off.x)
+    routed = raw.local.fraction > 0
+    used[raw.local.client[routed], raw.local.model[routed]] = True
+    x, old_x = kept.x, old.client_models
+    assert (x[used]).all() and not (x & ~old_x & ~used).any()     # loaded this step: only models that carry
+    assert (x @ step.memory_mb <= step.client_memory_mb).all()
+    back = old_x & ~x                                               # an old model stays out only if it cannot fit
+    free = step.client_memory_mb - x @ step.memory_mb
+    assert all(step.memory_mb[m] > free[n] for n, m in zip(*np.nonzero(back)))
+    assert (off.x & ~old_x & ~used).any()                          # the case at hand: idle new loads
+    assert int((x != old_x).sum()) < int((off.x != old_x).sum())
+    report = verify(step, kept.repaired(), claimed_objective=None)
+    assert report.ok, report.summary()
+
+
+def test_with_client_models_keeps_every_used_model():
+    inst = generate("nyu", 30, 2, seed=1)
+    res = solve_j3o(inst)
+    off = RoutingLP(inst).solve(res.decision.client_models, res.decision.edge_models)
+    local = off.raw.local
+    assert (local.fraction > 0).any()                                # some local traffic to take away
+    x = np.array(off.x)
+    k = int(np.flatnonzero(local.fraction > 0)[0])
+    x[local.client[k], local.model[k]] = False
+    with pytest.raises(ValueError, match="every client model the routing uses"):
+        off.with_client_models(x)
 
 
 def test_knapsack_is_exact():

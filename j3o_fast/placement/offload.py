@@ -370,6 +370,17 @@ class Offloading:
     def repaired(self) -> PlacementSolution:
         return repair_routing(self.instance, self.raw)
 
+    def with_client_models(self, x: np.ndarray) -> "Offloading":
+        """The same routing, objective and duals with the clients' onloading ``x`` (N, M) bool
+        instead: ``x`` must hold every client model the routing uses; the others carry nothing,
+        so which of them are loaded changes nothing routed (the duals stay those of the LP solved)."""
+        x = readonly(np.array(x, dtype=bool))
+        local = self.raw.local
+        used = local.fraction > 0
+        if x.shape != self.x.shape or not x[local.client[used], local.model[used]].all():
+            raise ValueError("the client onloading must hold every client model the routing uses")
+        return Offloading(self.instance, x, self.y, self.objective, self.duals, self._parts)
+
 
 class RoutingLP:
     """The routing LP of an instance as one kept HiGHS model per edge (module docstring).
