@@ -56,7 +56,8 @@ def test_proposed_moves_fit_the_edge():
         mem_left = inst.edge_memory_mb[e] - inst.memory_mb[on[e]].sum()
         share_left = 1.0 - inst.edge_fixed_share[e][on[e]].sum()
         singles, multis = _propose_moves(inst, e, on[e], ranked, column_gain, row_term, carried, mem_left, share_left)
-        assert singles and all(len(out) <= 1 and len(into) == 1 for out, into in singles)
+        assert singles and all(len(out) <= 1 and len(into) <= 1 and out + into for out, into in singles)
+        assert {out for out, into in singles if not into} == {(m,) for m in np.flatnonzero(on[e])}   # unload each
         assert all(len(out) == 2 or len(into) >= 2 for out, into in multis)
         for out, into in singles + multis:
             assert all(on[e, m] for m in out) and not any(on[e, m] for m in into)
@@ -66,13 +67,13 @@ def test_proposed_moves_fit_the_edge():
             assert inst.memory_mb[trial].sum() <= inst.edge_memory_mb[e] + 1e-9
             assert inst.edge_fixed_share[e][trial].sum() <= 1.0 + 1e-12
         for moves in (singles, multis):  # best estimate first; a set's pairs take their best column
-            estimates = [column_gain[:, list(into)].max(axis=1).sum() + row_term[list(into)].sum()
-                         - carried[list(out)].sum() for out, into in moves]
+            estimates = [(column_gain[:, list(into)].max(axis=1).sum() if into else 0.0) + row_term[list(into)].sum()
+                         - carried[list(out)].sum() - row_term[list(out)].sum() for out, into in moves]
             assert estimates == sorted(estimates, reverse=True)
 
 
 def test_settled_edges_are_not_searched_again(monkeypatch):
-    inst = generate("taskonomy", 80, 3, seed=2, window=0.05)
+    inst = generate("taskonomy", 80, 3, seed=3, window=0.05)
     res = solve_j3o(inst, threads=1, local_search=False)
     solves = []
     original = offload.EdgeLP._run

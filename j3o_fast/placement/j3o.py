@@ -79,7 +79,7 @@ def _fill_client_memory(instance: PlacementInstance, cands, lp: RoutingLP, best:
 #: LP solves the edge search may spend on each edge, over all its passes (the ``search_solves``
 #: option). Work, not seconds, so the result is the same on any machine and thread count. The main
 #: loop spends about 10-15 solves per edge; the search converges within 60 on the generated
-#: families up to 10,000 clients (at most 48 at 1,000 and 10,000 clients in window mode).
+#: families up to 10,000 clients (at most 52 at 1,000, 5,000 and 10,000 clients in window mode).
 SEARCH_SOLVES = 64
 
 

@@ -2,7 +2,8 @@
 
 The routing LP separates by edge, so one edge's onloading can be changed and judged by
 re-solving that edge's LP alone. Moves on edge e, within the edge's memory and fixed-GPU-time
-limits: single moves (add a model, or swap an onloaded model for another) and, when none of those
+limits: single moves (add a model, swap an onloaded model for another, or unload one: in window
+mode its fixed batch share goes back to the other models) and, when none of those
 improves, multi-model moves (take out one or two models, put in what fits of the best ranked:
 two small models for one large one or the reverse: single swaps reach these only through a worse
 onloading, which the search never accepts). Moves are ranked by LP pricing: the reduced value
@@ -141,13 +142,16 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
                    row_term: np.ndarray, carried: np.ndarray, mem_left: float,
                    share_left: float) -> tuple[list, list]:
     """Candidate moves (models out, models in) on edge ``e``, best estimated first: the single
-    moves (add one, or swap one for one), then the multi-model moves.
+    moves (add one, swap one for one, or unload one), then the multi-model moves.
 
     Out: nothing, one onloaded model, or two (least carried first). In, for each out: the two
-    best-ranked models that fit the freed room alone, and the room packed greedily in rank order
-    (two small models for one large one, or the reverse, in one move). ``ranked``: the models
-    not onloaded, best single gain first. Estimate: the LP-pricing gain of the models in
-    (``EdgePricing.pricing``) minus the carried value of the models out; the LP judges.
+    best-ranked models that fit the freed room alone, the room packed greedily in rank order
+    (two small models for one large one, or the reverse, in one move), and, for one model out,
+    nothing (in window mode a model's fixed batch share is GPU time the others can use when the
+    edge is loaded). ``ranked``: the models not onloaded, best single gain first. Estimate: the
+    LP-pricing gain of the models in (``EdgePricing.pricing``: columns and rows) minus, for the
+    models out, their carried value and their rows' part (fixed share back, batch cap closed);
+    the LP judges.
     """
     onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
@@ -158,6 +162,8 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
         fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
                    and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
         intos = [(m,) for m in fitting[:2]]
+        if len(out) == 1:
+            intos.append(())    # unload alone: gives back its fixed GPU share when load is high
         pack, mem, share = [], free_mem, free_share
         for m in fitting:
             if inst.memory_mb[m] <= mem + 1e-9 and inst.edge_fixed_share[e, m] <= share + 1e-12:
@@ -167,11 +173,13 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
         if len(pack) > 1:
             intos.append(tuple(pack))
         for into in intos:
-            gain = column_gain[:, list(into)].max(axis=1).sum() + row_term[list(into)].sum()
-            moves[(out, into)] = float(gain - carried[list(out)].sum())
+            gain = (column_gain[:, list(into)].max(axis=1).sum() if into else 0.0) + row_term[list(into)].sum()
+            moves[(out, into)] = float(gain - carried[list(out)].sum() - row_term[list(out)].sum())
     ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
-    single = [mv for mv in ranked_moves if len(mv[0]) <= 1 and len(mv[1]) == 1]
-    return single, [mv for mv in ranked_moves if not (len(mv[0]) <= 1 and len(mv[1]) == 1)]
+    def single(move):   # add one, swap one for one, or unload one
+        return len(move[0]) <= 1 and len(move[1]) <= 1
+
+    return [mv for mv in ranked_moves if single(mv)], [mv for mv in ranked_moves if not single(mv)]
 
 
 def carried_value(inst: PlacementInstance, e_lp: EdgeLP) -> np.ndarray:
