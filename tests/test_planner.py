@@ -137,6 +137,7 @@ def test_idle_client_model_changes_are_undone_and_route_nothing(window):
     used = np.zeros_like(off.x)
     routed = raw.local.fraction > 0
     used[raw.local.client[routed], raw.local.model[routed]] = True
+    used &= off.x                                                   # a closed column's solver noise is no use
     x, old_x = kept.x, old.client_models
     assert (x[used]).all() and not (x & ~old_x & ~used).any()     # loaded this step: only models that carry
     assert (x @ step.memory_mb <= step.client_memory_mb).all()
@@ -160,6 +161,23 @@ def test_with_client_models_keeps_every_used_model():
     x[local.client[k], local.model[k]] = False
     with pytest.raises(ValueError, match="every client model the routing uses"):
         off.with_client_models(x)
+
+
+def test_solver_noise_on_a_closed_column_is_not_a_use():
+    """A closed column may come back from the LP at ~1e-14: that model is not in use (the repair
+    drops the entry), so leaving it out of the onloading is allowed and the result verifies."""
+    import dataclasses
+    from j3o_fast.placement.solution import Routes
+    inst = generate("nyu", 30, 2, seed=1)
+    res = solve_j3o(inst)
+    off = RoutingLP(inst).solve(res.decision.client_models, res.decision.edge_models)
+    n, m = map(int, np.argwhere(~off.x & inst.cover[:, 0][None, :])[0])
+    lo = off.raw.local
+    noisy = Routes(np.append(lo.client, n), np.append(lo.task, 0), np.append(lo.model, m), np.append(lo.fraction, 1.5e-14))
+    off.__dict__["raw"] = dataclasses.replace(off.raw, local=noisy)      # as if the LP had returned it
+    assert not off.client_models_used[n, m]
+    again = off.with_client_models(off.x)
+    assert again.objective == off.objective and verify(inst, again.repaired()).ok
 
 
 def test_knapsack_is_exact():

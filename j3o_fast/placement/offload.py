@@ -370,14 +370,22 @@ class Offloading:
     def repaired(self) -> PlacementSolution:
         return repair_routing(self.instance, self.raw)
 
+    @cached_property
+    def client_models_used(self) -> np.ndarray:
+        """(N, M) bool: the onloaded client models the routing sends queries to. (A closed
+        column may hold solver noise, ~1e-14: not a use; the repair drops it.)"""
+        local = self.raw.local
+        used = np.zeros_like(self.x)
+        used[local.client[local.fraction > 0], local.model[local.fraction > 0]] = True
+        return used & self.x
+
     def with_client_models(self, x: np.ndarray) -> "Offloading":
         """The same routing, objective and duals with the clients' onloading ``x`` (N, M) bool
-        instead: ``x`` must hold every client model the routing uses; the others carry nothing,
-        so which of them are loaded changes nothing routed (the duals stay those of the LP solved)."""
+        instead: ``x`` must hold every client model the routing uses (``client_models_used``);
+        the others carry nothing, so which of them are loaded changes nothing routed (the duals
+        stay those of the LP solved)."""
         x = readonly(np.array(x, dtype=bool))
-        local = self.raw.local
-        used = local.fraction > 0
-        if x.shape != self.x.shape or not x[local.client[used], local.model[used]].all():
+        if x.shape != self.x.shape or (self.client_models_used & ~x).any():
             raise ValueError("the client onloading must hold every client model the routing uses")
         return Offloading(self.instance, x, self.y, self.objective, self.duals, self._parts)
 

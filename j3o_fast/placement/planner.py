@@ -98,11 +98,7 @@ def _keep_idle_client_models(inst: PlacementInstance, off: Offloading, old_x: np
     a model loaded this step that carries no traffic is not loaded, and the models the step
     unloaded are loaded again where the client's memory allows (most traffic carried in the
     previous plan first). Client models cost only memory, so neither changes what is routed."""
-    local = off.raw.local
-    used = np.zeros_like(off.x)
-    routed = local.fraction > 0
-    used[local.client[routed], local.model[routed]] = True
-    x = off.x & (old_x | used)
+    x = off.x & (old_x | off.client_models_used)
     back = old_x & ~x
     if back.any():
         free = inst.client_memory_mb - x @ inst.memory_mb
