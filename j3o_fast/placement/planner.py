@@ -25,12 +25,12 @@ and starts the next solve from them:
    to 30%) the rounds are what keeps the plan within 0.1% of a cold J3O (1.7% below without);
 3. the polish and the edge search, with ``warm_search_solves`` LP solves per edge.
    ``warm_refill=False`` leaves out the polish's unload-and-refill (the clients' fill stays):
-   at 1,000 clients ~15 instead of ~120 model changes per step for ~0.3% lower accuracy;
+   at 1,000 clients ~15 instead of ~50 model changes per step for ~0.05% lower accuracy;
 4. the step's idle changes to the clients' models are undone: a client model loaded in this
    step that carries no traffic is not loaded, and the models the step unloaded are loaded again
    where memory allows. A client model costs only memory, so the routing and A stay exactly as
-   they are; at 1,000 clients this cut the changes per step from ~770 (mostly idle local models
-   re-drawn by the refill at every change of rates) to ~120;
+   they are; at 1,000 clients this cut the changes per step from ~260 (mostly idle local models
+   re-drawn by the refill at every change of rates) to ~50;
 5. with ``max_model_changes``, a plan that changes more models (loaded plus unloaded, over all
    nodes) than the limit is cut back to the kept onloading plus the best of its changes that
    fit in the limit: two cuts, each an exact 0/1 knapsack, and the better by the routing LP:
