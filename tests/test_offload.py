@@ -108,11 +108,17 @@ def test_threads_give_the_same_routing():
                 assert np.array_equal(getattr(a.duals, field), getattr(b.duals, field))
 
 
+def two_onloadings(family, n_clients, *, seed, rng_seed, densities):
+    """A one-edge window instance, an onloading (x, y) and another edge onloading y_other."""
+    inst = generate(family, n_clients, 1, seed=seed, window=0.05)
+    rng = np.random.default_rng(rng_seed)
+    (x, y), (_, y_other) = (random_onloading(inst, rng, d) for d in densities)
+    return inst, x, y, y_other
+
+
 def test_accept_stands_for_a_solve_at_that_onloading():
     """After trying other onloadings, going back to a known solution needs no solve, sized to the new columns."""
-    inst = generate("taskonomy", 40, 1, seed=6, window=0.05)
-    rng = np.random.default_rng(6)
-    (x, y), (_, y_other) = random_onloading(inst, rng, 0.5), random_onloading(inst, rng, 0.9)
+    inst, x, y, y_other = two_onloadings("taskonomy", 40, seed=6, rng_seed=6, densities=(0.5, 0.9))
     with RoutingLP(inst) as lp:
         e_lp = lp.edges[0]
         first = lp.solve(x, y)
@@ -132,9 +138,7 @@ def test_accept_stands_for_a_solve_at_that_onloading():
 
 
 def test_a_trial_goes_back_to_the_onloading_and_solution_before_it():
-    inst = generate("random", 50, 1, seed=2, window=0.05)
-    rng = np.random.default_rng(3)
-    (x, y), (_, y_other) = random_onloading(inst, rng, 0.4), random_onloading(inst, rng, 0.8)
+    inst, x, y, y_other = two_onloadings("random", 50, seed=2, rng_seed=3, densities=(0.4, 0.8))
     with RoutingLP(inst) as lp:
         e_lp = lp.edges[0]
         before = lp.solve(x, y)

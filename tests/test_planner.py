@@ -1,6 +1,8 @@
 """Warm re-planning: warm results verify, never lose to the kept plan, stay close to a cold J3O,
 respect the churn limit, and bad updates change nothing."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from j3o_fast.placement.j3o import solve_j3o
 from j3o_fast.placement.offload import RoutingLP
 from j3o_fast.placement.planner import CHANGEABLE, _keep_idle_client_models, _knapsack
 from j3o_fast.placement.repair import carried_traffic, fit_onloading
+from j3o_fast.placement.solution import Routes
 
 MODES = [None, 0.05]
 MODE_IDS = ["no-batching", "window"]
@@ -81,7 +84,6 @@ def test_fit_onloading_unloads_least_carried_first():
     carried = np.zeros((10, M))
     carried[0, small] = [3.0, 1.0, 2.0]
     tight = inst.memory_mb[small].sum() - 0.5 * inst.memory_mb[small[1]]   # one model must go
-    import dataclasses
     mem = np.array(inst.client_memory_mb)
     mem[0] = tight
     changed = dataclasses.replace(inst, client_memory_mb=mem)
@@ -166,8 +168,6 @@ def test_with_client_models_keeps_every_used_model():
 def test_solver_noise_on_a_closed_column_is_not_a_use():
     """A closed column may come back from the LP at ~1e-14: that model is not in use (the repair
     drops the entry), so leaving it out of the onloading is allowed and the result verifies."""
-    import dataclasses
-    from j3o_fast.placement.solution import Routes
     inst = generate("nyu", 30, 2, seed=1)
     res = solve_j3o(inst)
     off = RoutingLP(inst).solve(res.decision.client_models, res.decision.edge_models)
