@@ -176,6 +176,7 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
             gain = (column_gain[:, list(into)].max(axis=1).sum() if into else 0.0) + row_term[list(into)].sum()
             moves[(out, into)] = float(gain - carried[list(out)].sum() - row_term[list(out)].sum())
     ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
+
     def single(move):   # add one, swap one for one, or unload one
         return len(move[0]) <= 1 and len(move[1]) <= 1
 
