@@ -66,6 +66,75 @@ def routing_usage_reference(inst, sol):
                 objective=served / total if total > 0 else 0.0, n_uncoupled=uncoupled)
 
 
+def repair_routing_reference(inst, sol):
+    """Twin of j3o_fast.placement.repair.repair_routing: the same steps in the same order, every
+    row usage recomputed from scratch (routing_usage_reference) before each step, one plain loop
+    per entry for the scaling."""
+    from j3o_fast.placement.solution import PlacementSolution, Routes
+
+    N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+    edge_of = [int(e) for e in inst.client_edge]
+    x, y = sol.client_models, sol.edge_models
+    active = inst.rate > 0
+
+    def clean(routes, node_models, node_of):
+        kept = []
+        for n, t, m, f in zip(routes.client, routes.task, routes.model, routes.fraction):
+            f = min(max(float(f), 0.0), 1.0)
+            if f > 0 and node_models[node_of(int(n)), m] and inst.cover[m, t] and active[n, t]:
+                kept.append([int(n), int(t), int(m), f])
+        return kept
+
+    local = clean(sol.local, x, lambda n: n)
+    edge = clean(sol.edge, y, lambda n: edge_of[n])
+    cloud = [[min(max(float(sol.cloud[n, t]), 0.0), 1.0) if active[n, t] else 0.0 for t in range(K)]
+             for n in range(N)]
+
+    def usage():
+        def routes(entries):
+            if not entries:
+                return Routes.empty()
+            n, t, m, f = zip(*entries)
+            return Routes(np.array(n), np.array(t), np.array(m), np.array(f))
+        return routing_usage_reference(inst, PlacementSolution(x, y, routes(local), routes(edge), np.array(cloud),
+                                                               np.zeros((N, K))))
+
+    def factor(share):
+        return 1.0 / share if share > 1.0 else 1.0
+
+    u = usage()                                        # 1. conservation
+    for entry in local + edge:
+        entry[3] *= factor(u["assigned"][entry[0], entry[1]])
+    cloud = [[cloud[n][t] * factor(u["assigned"][n, t]) for t in range(K)] for n in range(N)]
+    u = usage()                                        # 4. client compute
+    for entry in local:
+        entry[3] *= factor(u["compute"][entry[0]])
+    u = usage()                                        # 6. backhaul
+    cloud = [[cloud[n][t] * factor(u["backhaul"][edge_of[n]]) for t in range(K)] for n in range(N)]
+    u = usage()                                        # 5. uplink
+    for entry in edge:
+        entry[3] *= factor(u["uplink"][entry[0]])
+    cloud = [[cloud[n][t] * factor(u["uplink"][n]) for t in range(K)] for n in range(N)]
+    if inst.batching:                                  # 7. batch caps: cap[e, m] <= y[e, m]
+        u = usage()
+        for entry in edge:
+            e, m = edge_of[entry[0]], entry[2]
+            if u["cap"][e, m] > y[e, m]:
+                entry[3] *= y[e, m] / u["cap"][e, m]
+    u = usage()                                        # 7. GPU time: fixed + variable <= 1
+    for entry in edge:
+        e = edge_of[entry[0]]
+        fixed = sum(inst.edge_fixed_share[e, m] for m in range(M) if y[e, m])
+        variable = u["gpu"][e] - fixed
+        room = max(1.0 - fixed, 0.0)
+        if variable > room:
+            entry[3] *= room / variable
+    u = usage()
+    drop = [[min(max(1.0 - u["assigned"][n, t], 0.0), 1.0) if active[n, t] else 0.0 for t in range(K)]
+            for n in range(N)]
+    return local, edge, np.array(cloud), np.array(drop)
+
+
 def routing_lp_reference(inst, x, y):
     """Best mean accuracy for a fixed onloading (x, y): the routing LP of (P), built row by row.
 

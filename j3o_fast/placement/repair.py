@@ -11,7 +11,7 @@ import numpy as np
 
 from .instance import PlacementInstance
 from .solution import PlacementSolution, Routes
-from .usage import routing_usage
+from .program import CLOUD, EDGE, LOCAL, route_rows
 
 
 def _shrink(usage_over_cap: np.ndarray) -> np.ndarray:
@@ -42,41 +42,49 @@ def repair_routing(instance: PlacementInstance, solution: PlacementSolution) -> 
     hn, ht, hm, hf = clean(solution.edge, y, edge_of[solution.edge.client])
     cloud = np.where(active, np.clip(solution.cloud, 0.0, 1.0), 0.0)
 
-    def current():
-        sol = PlacementSolution(x, y, Routes(ln, lt, lm, lf), Routes(hn, ht, hm, hf), cloud,
-                                np.zeros_like(cloud))
-        return routing_usage(inst, sol)
+    # Every entry's row coefficients (usage.py's), once: the steps below only scale fractions.
+    # After clean() every entry is onloaded and serves its task, so each counts in all its rows.
+    N, M, K = inst.n_clients, inst.n_models, inst.n_tasks
+    n_all, t_all = np.divmod(np.arange(N * K), K)
+    cloud_rows = route_rows(inst, CLOUD, n_all, t_all, t_all, inst.rate.ravel())
+    local_rows = route_rows(inst, LOCAL, ln, lt, lm, inst.rate[ln, lt])
+    edge_rows = route_rows(inst, EDGE, hn, ht, hm, inst.rate[hn, ht])
+
+    def add(index, weights, size):
+        return np.bincount(index, weights=weights, minlength=size)
+
+    def assigned():
+        return (cloud.ravel() + add(ln * K + lt, lf, N * K) + add(hn * K + ht, hf, N * K)).reshape(N, K)
 
     # 1. conservation: the routed share of each (n, t) is at most 1
-    k = _shrink(current().assigned)
+    k = _shrink(assigned())
     lf, hf, cloud = lf * k[ln, lt], hf * k[hn, ht], cloud * k
     # 4. client compute
-    k = _shrink(current().compute)
+    k = _shrink(add(ln, local_rows["compute"] * lf, N))
     lf = lf * k[ln]
     # 6. backhaul (before uplink: it scales cloud only)
-    k = _shrink(current().backhaul)
+    k = _shrink(add(edge_of[n_all], cloud_rows["backhaul"] * cloud.ravel(), inst.n_edges))
     cloud = cloud * k[edge_of][:, None]
     # 5. uplink: edge and cloud traffic of the client
-    k = _shrink(current().uplink)
+    k = _shrink(add(n_all, cloud_rows["uplink"] * cloud.ravel(), N) + add(hn, edge_rows["uplink"] * hf, N))
     hf, cloud = hf * k[hn], cloud * k[:, None]
+    he = edge_of[hn]
     # 7. batch cap per (edge, model): L[e,m]*W/bmax[m] <= y[e,m]
     if inst.batching:
-        cap = current().cap
+        cap = add(he * M + hm, edge_rows["cap"] * hf, inst.n_edges * M).reshape(inst.n_edges, M)
         over = cap > y
         k = np.ones_like(cap)
         k[over] = y[over] / cap[over]   # only where it scales (no overflow from tiny loads elsewhere)
-        hf = hf * k[edge_of[hn], hm]
+        hf = hf * k[he, hm]
     # 7. GPU time: shrink the variable part so that fixed + variable <= 1
-    usage = current()
     fixed = (inst.edge_fixed_share * y).sum(axis=1)
-    variable = usage.gpu - fixed
+    variable = add(he, edge_rows["gpu"] * hf, inst.n_edges)
     room = np.maximum(1.0 - fixed, 0.0)
     k = np.where(variable > room, room / np.maximum(variable, 1e-300), 1.0)
-    hf = hf * k[edge_of[hn]]
+    hf = hf * k[he]
 
     local, edge = Routes(ln, lt, lm, lf), Routes(hn, ht, hm, hf)
-    routed = PlacementSolution(x, y, local, edge, cloud, np.zeros_like(cloud))
-    drop = np.where(active, np.clip(1.0 - routing_usage(inst, routed).assigned, 0.0, 1.0), 0.0)
+    drop = np.where(active, np.clip(1.0 - assigned(), 0.0, 1.0), 0.0)
     return PlacementSolution(x, y, local, edge, cloud, drop)
 
 
