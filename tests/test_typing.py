@@ -71,3 +71,22 @@ def _public_callables() -> list[tuple[str, Callable[..., Any]]]:
 def test_every_public_function_and_method_is_annotated() -> None:
     missing = [m for where, func in _public_callables() for m in _missing_annotations(func, where)]
     assert not missing, "not annotated: " + ", ".join(missing)
+
+
+@pytest.mark.parametrize("module", ["j3o_fast.placement._greedy", "j3o_fast.coinference._og"])
+def test_binding_stubs_match_the_compiled_modules(module: str) -> None:
+    """The .pyi stub mypy reads for a compiled binding names what the extension module defines:
+    the same functions with the same parameters, and the same constants."""
+    import ast
+
+    compiled = importlib.import_module(module)
+    stub = ast.parse((ROOT / (module.replace(".", "/") + ".pyi")).read_text())
+    functions = {node.name: [a.arg for a in node.args.args] for node in stub.body if isinstance(node, ast.FunctionDef)}
+    constants = {node.target.id for node in stub.body
+                 if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    defined = {name for name, value in vars(compiled).items()
+               if not name.startswith("_") and getattr(value, "__module__", module) == module
+               and not inspect.ismodule(value)}
+    assert set(functions) | constants == defined
+    for name, params in functions.items():
+        assert params == list(inspect.signature(getattr(compiled, name)).parameters), name

@@ -18,7 +18,8 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _greedy, _nb_values
+from . import _nb_values
+from ._greedy import lazy_greedy
 # Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
 from ._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
 from .._threads import WorkerPool
@@ -300,13 +301,13 @@ def unroutable(instance: PlacementInstance, candidates: Candidates) -> tuple[np.
     which a bound on the largest coefficient shows without looking at entries (every realistic
     instance)."""
     inst, c = instance, candidates
-    r = float(c.slot_rate.max()) if c.n_slots else 0.0
-    bounds = [r * compute_per_query(float(inst.gflop.max()), float(inst.client_gflops.min())),
-              r * uplink_per_query(float(inst.payload_mbit.max()), float(inst.client_uplink_mbps.min())),
-              r * backhaul_per_query(float(inst.payload_mbit.max()), float(inst.edge_backhaul_mbps.min())),
-              r * gpu_per_query(float(inst.edge_query_cost.max()), float(inst.edge_speed.min()))]
-    if inst.batching:
-        bounds.append(r * cap_per_query(inst.batching_window_s, float(inst.max_batch.min())))
+    top = float(c.slot_rate.max()) if c.n_slots else 0.0     # the largest pair rate
+    bounds = [top * compute_per_query(float(inst.gflop.max()), float(inst.client_gflops.min())),
+              top * uplink_per_query(float(inst.payload_mbit.max()), float(inst.client_uplink_mbps.min())),
+              top * backhaul_per_query(float(inst.payload_mbit.max()), float(inst.edge_backhaul_mbps.min())),
+              top * gpu_per_query(float(inst.edge_query_cost.max()), float(inst.edge_speed.min()))]
+    if inst.batching_window_s is not None:
+        bounds.append(top * cap_per_query(inst.batching_window_s, float(inst.max_batch.min())))
     if max(bounds) <= MAX_ROUTE_COEF:
         return None
     sn, st, rate = c.slot_client, c.slot_task, c.slot_rate
@@ -335,7 +336,7 @@ def query_values(instance: PlacementInstance, candidates: Candidates, prices: Pr
     _check_candidates(inst, candidates)
     mu, beta, nu, gamma, kappa = _check_prices(inst, prices)
     c = candidates
-    window = inst.batching_window_s if inst.batching else 0.0
+    window = 0.0 if inst.batching_window_s is None else inst.batching_window_s
     value = _nb_values.candidate_values(
         c.indptr, c.slot, c.node, c.model, c.edge, inst.n_clients, c.slot_client, c.slot_task,
         inst.accuracy, inst.gflop,
@@ -435,7 +436,7 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
     def run(key_mode: int):
         cur_k, best_k, mem_k, share_k = cur.copy(), best.copy(), memory_left.copy(), share_left.copy()
         # The binding checks its inputs and raises for a failed kernel: the status is always OK here.
-        _, order, gain, n_eval = _greedy.lazy_greedy(
+        _, order, gain, n_eval = lazy_greedy(
             c.indptr, c.slot, value, c.slot_rate, c.node, c.memory, fixed_cost, c.fixed_share,
             elig.view(np.uint8), cur_k, best_k, mem_k, share_k, key_mode, c.edge, E)
         f = float(np.dot(c.slot_rate, cur_k - base)) - fixed_total - float(fixed_cost[order].sum())
