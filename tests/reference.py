@@ -72,7 +72,7 @@ def repair_routing_reference(inst, sol):
     per entry for the scaling."""
     from j3o_fast.placement.solution import PlacementSolution, Routes
 
-    N, E, M, K = inst.n_clients, inst.n_edges, inst.n_models, inst.n_tasks
+    N, M, K = inst.n_clients, inst.n_models, inst.n_tasks
     edge_of = [int(e) for e in inst.client_edge]
     x, y = sol.client_models, sol.edge_models
     active = inst.rate > 0

@@ -151,17 +151,19 @@ class EdgeLP:
             coefficients = {row: c[ok] for row, c in coefficients.items()}
             if len(pairs) == 0:
                 return
-        k = len(pairs)
+        k, width = len(pairs), 1 + len(coefficients)
         lc = self.pair_local_client[pairs]
-        row_of = {"compute": self._row_compute + lc, "uplink": self._row_uplink + lc,
-                  "backhaul": np.full(k, self._row_backhaul), "gpu": np.full(k, self._row_gpu),
-                  "cap": self._row_cap + models}
-        rows = np.column_stack([pairs] + [row_of[row] for row in coefficients])
-        vals = np.column_stack([np.ones(k), *coefficients.values()])
-        start = np.arange(k, dtype=np.int32) * rows.shape[1]
+        # Column-wise entries, `width` per column: the pair's conservation row, then its coupling rows.
+        rows = np.empty((k, width), dtype=np.int32)
+        vals = np.empty((k, width))
+        rows[:, 0], vals[:, 0] = pairs, 1.0
+        row_of = {"compute": self._row_compute + lc, "uplink": self._row_uplink + lc, "backhaul": self._row_backhaul,
+                  "gpu": self._row_gpu, "cap": self._row_cap + models}
+        for j, (row, coefficient) in enumerate(coefficients.items(), start=1):
+            rows[:, j], vals[:, j] = row_of[row], coefficient
         cost = route_objective(inst, kind, t, models, r) / self.unit
-        self.highs.addCols(k, cost, np.zeros(k), np.full(k, upper), rows.size, start,
-                           rows.ravel().astype(np.int32), vals.ravel())
+        self.highs.addCols(k, cost, np.zeros(k), np.full(k, upper), rows.size,
+                           np.arange(0, rows.size, width, dtype=np.int32), rows.ravel(), vals.ravel())
         ids = len(self.column_kind) + np.arange(k)
         self.column_kind = np.concatenate([self.column_kind, np.full(k, kind, dtype=np.int8)])
         self.column_pair = np.concatenate([self.column_pair, pairs])
