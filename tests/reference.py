@@ -722,8 +722,10 @@ def ipssa_reference(inst, T, gpu_free_s=0.0):
 def relaxed_usage_reference(inst, slot_client, slot_task, slot_rate, slot_route, slot_model, y):
     """Twin of j3o_fast.placement.prices.relaxed_usage: normalised row usage, one loop over pairs.
 
-    Routes: 0 drop, 1 cloud, 2 local, 3 edge (model slot_model).
+    Routes: program.py's kinds, local, edge (model slot_model), cloud or drop.
     """
+    from j3o_fast.placement.program import CLOUD, EDGE, LOCAL
+
     N, E, M = inst.n_clients, inst.n_edges, inst.n_models
     compute, uplink, backhaul = [0.0] * N, [0.0] * N, [0.0] * E
     gpu = [0.0] * E
@@ -731,15 +733,15 @@ def relaxed_usage_reference(inst, slot_client, slot_task, slot_rate, slot_route,
     for s in range(len(slot_client)):
         n, t, r = int(slot_client[s]), int(slot_task[s]), float(slot_rate[s])
         e, route, m = int(inst.client_edge[n]), int(slot_route[s]), int(slot_model[s])
-        if route == 2:
+        if route == LOCAL:
             compute[n] += r * inst.gflop[m, t] / inst.client_gflops[n]
-        elif route == 3:
+        elif route == EDGE:
             uplink[n] += r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
             g = inst.batch_tau1_s[m] if inst.batching else inst.batch_tau0_s[m] + inst.batch_tau1_s[m]
             gpu[e] += r * g / inst.edge_speed[e]
             if inst.batching:
                 cap[e][m] += r * inst.batching_window_s / inst.max_batch[m]
-        elif route == 1:
+        elif route == CLOUD:
             uplink[n] += r * inst.payload_mbit[t] / inst.client_uplink_mbps[n]
             backhaul[e] += r * inst.payload_mbit[t] / inst.edge_backhaul_mbps[e]
     for e in range(E):

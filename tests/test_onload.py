@@ -12,16 +12,9 @@ from reference import (
 
 from j3o_fast import InvalidInputError
 from j3o_fast.placement import generate
-from j3o_fast.placement.onload import (
-    ROUTE_CLOUD,
-    ROUTE_DROP,
-    ROUTE_EDGE,
-    ROUTE_LOCAL,
-    build_candidates,
-    greedy_onload,
-    query_values,
-)
+from j3o_fast.placement.onload import build_candidates, greedy_onload, query_values
 from j3o_fast.placement.prices import Prices
+from j3o_fast.placement.program import CLOUD, DROP, EDGE, LOCAL
 
 
 def random_instance(seed, **kw):
@@ -138,10 +131,10 @@ def check_onloading(inst, c, prices, on, cloud):
         j, route, m = int(on.slot_candidate[s]), int(on.slot_route[s]), int(on.slot_model[s])
         if j < 0:
             assert on.slot_value[s] == base[s] and m == -1
-            assert route == (ROUTE_CLOUD if base[s] > 0 else ROUTE_DROP)
+            assert route == (CLOUD if base[s] > 0 else DROP)
         else:
             on_edge = bool(c.is_edge[j])
-            assert route == (ROUTE_EDGE if on_edge else ROUTE_LOCAL) and m == c.model[j]
+            assert route == (EDGE if on_edge else LOCAL) and m == c.model[j]
             assert (on.y[inst.client_edge[n], m] if on_edge else on.x[n, m])
             assert abs(on.slot_value[s] - reference_query_value(inst, prices, n, t, m, on_edge)) <= 1e-12
             assert on.slot_value[s] > base[s]
@@ -179,7 +172,7 @@ def test_first_pass_without_cloud_onloads_models(family, window):
     on = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=False)
     assert on.y.any() and on.value > 0
     # On these instances some onloaded model serves every pair: no relaxed route drops.
-    assert (on.slot_route >= ROUTE_LOCAL).all()
+    assert (on.slot_route >= LOCAL).all()
     if family != "random":  # edge budgets hold only a few of the many realistic models
         assert on.x.any()
     check_onloading(inst, c, Prices.zeros(inst), on, False)
@@ -187,7 +180,7 @@ def test_first_pass_without_cloud_onloads_models(family, window):
     # make it more accurate), so the literal first pass onloads nothing.
     on0 = greedy_onload(inst, c, Prices.zeros(inst), cloud_available=True)
     assert not on0.x.any() and not on0.y.any() and on0.value == 0.0
-    assert (on0.slot_route == ROUTE_CLOUD).all()
+    assert (on0.slot_route == CLOUD).all()
 
 
 def test_window_fixed_cost_keeps_useless_edge_models_out():

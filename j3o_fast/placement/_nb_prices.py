@@ -5,10 +5,8 @@ import numpy as np
 from numba import njit
 
 from .._numba_cache import CACHE
-from .program import (backhaul_per_query_jit, cap_per_query_jit, compute_per_query_jit, gpu_per_query_jit,
-                      uplink_per_query_jit)
-
-ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL, ROUTE_EDGE = 0, 1, 2, 3
+from .program import (CLOUD, EDGE, LOCAL, backhaul_per_query_jit, cap_per_query_jit, compute_per_query_jit,
+                      gpu_per_query_jit, uplink_per_query_jit)
 
 
 @njit(cache=CACHE, nogil=True)
@@ -34,14 +32,14 @@ def relaxed_usage(slot_client, slot_task, slot_rate, slot_route, slot_model, cli
         e = client_edge[n]
         route = slot_route[s]
         m = slot_model[s]
-        if route == ROUTE_LOCAL:
+        if route == LOCAL:
             compute[n] += r * compute_per_query_jit(gflop[m, t], client_gflops[n])
-        elif route == ROUTE_EDGE:
+        elif route == EDGE:
             uplink[n] += r * uplink_per_query_jit(payload[t], uplink_mbps[n])
             gpu[e] += r * gpu_per_query_jit(query_cost[m], edge_speed[e])
             if window > 0.0:
                 cap[e, m] += r * cap_per_query_jit(window, max_batch[m])
-        elif route == ROUTE_CLOUD:
+        elif route == CLOUD:
             uplink[n] += r * uplink_per_query_jit(payload[t], uplink_mbps[n])
             backhaul[e] += r * backhaul_per_query_jit(payload[t], backhaul_mbps[e])
     return compute, uplink, backhaul, gpu, cap

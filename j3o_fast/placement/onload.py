@@ -21,12 +21,11 @@ import numpy as np
 from . import _nb_values
 from ._greedy import lazy_greedy
 # Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
-from ._nb_prices import ROUTE_CLOUD, ROUTE_DROP, ROUTE_EDGE, ROUTE_LOCAL
 from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError
 from .instance import PlacementInstance
-from .program import (CLOUD, EDGE, LOCAL, MAX_ROUTE_COEF, backhaul_per_query, cap_per_query, compute_per_query,
+from .program import (CLOUD, DROP, EDGE, LOCAL, MAX_ROUTE_COEF, backhaul_per_query, cap_per_query, compute_per_query,
                       gpu_per_query, route_rows, routable, uplink_per_query)
 from .prices import Prices
 
@@ -236,7 +235,7 @@ class Onloading:
     slot_candidate (S,)       candidate giving the best value of each slot, -1 = base
     slot_value (S,)           that best value, max(base, best candidate value)
     slot_base (S,)            max(cloud, 0), or 0 with the cloud unavailable
-    slot_route (S,) int8      ROUTE_DROP, ROUTE_CLOUD, ROUTE_LOCAL or ROUTE_EDGE: the relaxed
+    slot_route (S,) int8      program.py's route kind (LOCAL, EDGE, CLOUD or DROP): the relaxed
                               best route of each pair at these prices
     slot_model (S,)           model of a local/edge route, -1 for cloud/drop
     n_evaluations             gain evaluations of both greedy runs
@@ -453,8 +452,8 @@ def greedy_onload(instance: PlacementInstance, candidates: Candidates, prices: P
     y[c.edge[on_edge], c.model[on_edge]] = True
 
     has = best_k >= 0
-    route = np.where(base > 0, ROUTE_CLOUD, ROUTE_DROP).astype(np.int8)
-    route[has] = np.where(c.node[best_k[has]] >= N, ROUTE_EDGE, ROUTE_LOCAL)
+    route = np.where(base > 0, CLOUD, DROP).astype(np.int8)
+    route[has] = np.where(c.node[best_k[has]] >= N, EDGE, LOCAL)
     slot_model = np.full(S, -1, dtype=np.int64)
     slot_model[has] = c.model[best_k[has]]
     return Onloading(

@@ -27,8 +27,10 @@ from numba import njit
 
 from .._numba_cache import CACHE
 
-#: Route kinds, the codes the edge LPs, the search and the kernels share.
-LOCAL, EDGE, CLOUD = 0, 1, 2
+#: Route kinds, the codes the edge LPs, the search, the greedy and the kernels share. ``DROP``
+#: names only the greedy's relaxed best route of a pair (the LPs and the MIP have no drop
+#: column: what a pair does not route is dropped).
+LOCAL, EDGE, CLOUD, DROP = 0, 1, 2, 3
 
 #: The capacity rows each route kind has an entry in, in this order.
 ROWS = {LOCAL: ("compute",), EDGE: ("uplink", "gpu", "cap"), CLOUD: ("uplink", "backhaul")}
