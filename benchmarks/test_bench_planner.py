@@ -14,14 +14,19 @@ each step re-planned warm by one ``PlacementPlanner`` (from the previous step) w
 Per step: warm/cold time and warm/cold objective; extra_info holds their mean and max (time),
 mean and min (objective) and the model changes per step. Both decisions of every step verify.
 The time ratios are measured, never asserted.
+
+Small instances: 50 clients, 2 edges, `nyu` and `taskonomy`, seeds 0-2, 5 steps of the
+``random`` sequence each: the warm re-plans' time as a share of the exact MIP's on the same
+changed instances (and a cold J3O's, for scale), all on one thread, with warm/OPT.
 """
 
 import math
+import time
 
 import numpy as np
 import pytest
 
-from j3o_fast.placement import PlacementPlanner, generate, verify
+from j3o_fast.placement import PlacementPlanner, generate, solve_mip, verify
 from j3o_fast.placement.j3o import solve_j3o
 
 
@@ -89,3 +94,43 @@ def test_bench_warm_replanning(benchmark, n_clients, sequence):
           f"cold {summary['cold_s_mean']:.3f} s per step)")
     if sequence == "random":
         assert summary["objective_ratio_mean"] >= 0.999 and summary["objective_ratio_min"] >= 0.995
+
+
+@pytest.mark.parametrize("family", ["nyu", "taskonomy"])
+def test_bench_warm_replanning_vs_mip_50_clients(benchmark, family):
+    instances = [generate(family, 50, 2, seed=seed) for seed in (0, 1, 2)]
+    solve_j3o(instances[0], threads=1)   # JIT and caches warm, outside the timer
+
+    def replan_all():
+        """Per step: (the changed instance, its warm re-plan, CPU seconds of that re-plan)."""
+        out = []
+        for seed, inst in enumerate(instances):
+            planner = PlacementPlanner(inst, threads=1)
+            planner.solve()                # the cold first plan, outside the comparison
+            for _, rate in random_rates(inst.rate, seed=seed, steps=5):
+                planner.update(rate=rate)
+                t0 = time.process_time()
+                warm = planner.solve()
+                out.append((planner.instance, warm, time.process_time() - t0))
+        return out
+
+    steps = benchmark.pedantic(replan_all, rounds=1, iterations=1)
+    warm_s = cold_s = mip_s = 0.0
+    ratios = []
+    for step_inst, warm, seconds in steps:
+        assert verify(step_inst, warm.decision, claimed_objective=warm.objective).ok
+        warm_s += seconds
+        t0 = time.process_time()
+        solve_j3o(step_inst, threads=1)
+        cold_s += time.process_time() - t0
+        t0 = time.process_time()
+        opt = solve_mip(step_inst, threads=1)
+        mip_s += time.process_time() - t0
+        assert opt.status == "optimal" and warm.objective <= opt.objective + 1e-7
+        ratios.append(warm.objective / opt.objective)
+    benchmark.extra_info.update(warm_over_mip_time=warm_s / mip_s, cold_over_mip_time=cold_s / mip_s,
+                                warm_ms_per_step=1000 * warm_s / len(steps), accuracy_ratio_min=min(ratios),
+                                accuracy_ratio_median=float(np.median(ratios)))
+    print(f"\n{family} 50 clients, {len(steps)} warm re-plans: {1000 * warm_s / len(steps):.1f} ms a step, "
+          f"{warm_s / mip_s:.2%} of the MIP's time (cold J3O {cold_s / mip_s:.2%}); warm/OPT min "
+          f"{min(ratios):.5f}, median {np.median(ratios):.5f}")
