@@ -223,6 +223,18 @@ def test_rerun_skips_stored_tasks_and_ignores_other_studies(tmp_path):
     assert sweep.study_from_toml((tmp_path / "study.toml").read_text()) == small
 
 
+def test_an_unreadable_chunk_is_a_warning_and_its_tasks_run_again(tmp_path, capsys):
+    small = tiny_study()
+    first = sweep.run_study(small, tmp_path, progress=False)
+    chunk = sorted((tmp_path / "chunks").glob("chunk-*.parquet"))[0]
+    chunk.write_bytes(b"PAR1 not a parquet file")
+    with pytest.warns(RuntimeWarning, match="ignoring unreadable"):
+        again = sweep.run_study(small, tmp_path, progress=False)
+    assert capsys.readouterr().err == ""                                      # a warning, not a print
+    assert again["run_id"].nunique() == 2                                     # the lost chunk's tasks ran again
+    pd.testing.assert_frame_equal(numbers(again), numbers(first))
+
+
 KILL_STUDY = mip_study("killme", root_seed=4, seeds=8, limits="time_limit_s = 60")
 
 

@@ -6,8 +6,8 @@ reader never sees half a file."""
 from __future__ import annotations
 
 import os
-import sys
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,8 @@ class ResultStore:
             try:
                 rows.extend(pd.read_parquet(path).to_dict("records"))
             except Exception as exc:  # unreadable: its tasks are run again
-                print(f"j3o-fast: warning: ignoring unreadable {path}: {exc}", file=sys.stderr)
+                warnings.warn(f"ignoring unreadable {path} ({exc}); its tasks run again", RuntimeWarning,
+                              stacklevel=2)
         return rows
 
     def write_chunk(self, rows: list[dict], run_id: str) -> Path:
