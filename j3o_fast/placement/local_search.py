@@ -153,28 +153,35 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
     models out, their carried value and their rows' part (fixed share back, batch cap closed);
     the LP judges.
     """
-    onloaded = sorted(np.nonzero(on)[0], key=lambda m: carried[m])
+    # Plain floats: a round proposes dozens of moves, each a handful of sums over one or two models.
+    memory, share = inst.memory_mb.tolist(), inst.edge_fixed_share[e].tolist()
+    carried_of, row_of = carried.tolist(), row_term.tolist()
+    alone = {m: float(column_gain[:, [m]].max(axis=1).sum()) for m in ranked}    # column gain of m alone
+    onloaded = sorted(np.nonzero(on)[0].tolist(), key=lambda m: carried_of[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
     moves = {}
     for out in outs:
-        free_mem = mem_left + float(inst.memory_mb[list(out)].sum())
-        free_share = share_left + float(inst.edge_fixed_share[e, list(out)].sum())
-        fitting = [m for m in ranked if inst.memory_mb[m] <= free_mem + 1e-9
-                   and inst.edge_fixed_share[e, m] <= free_share + 1e-12]
+        free_mem = mem_left + sum(memory[m] for m in out)
+        free_share = share_left + sum(share[m] for m in out)
+        fitting = [m for m in ranked if memory[m] <= free_mem + 1e-9 and share[m] <= free_share + 1e-12]
         intos = [(m,) for m in fitting[:2]]
         if len(out) == 1:
             intos.append(())    # unload alone: gives back its fixed GPU share when load is high
-        pack, mem, share = [], free_mem, free_share
+        pack, mem, left = [], free_mem, free_share
         for m in fitting:
-            if inst.memory_mb[m] <= mem + 1e-9 and inst.edge_fixed_share[e, m] <= share + 1e-12:
+            if memory[m] <= mem + 1e-9 and share[m] <= left + 1e-12:
                 pack.append(m)
-                mem -= inst.memory_mb[m]
-                share -= inst.edge_fixed_share[e, m]
+                mem -= memory[m]
+                left -= share[m]
         if len(pack) > 1:
             intos.append(tuple(pack))
+        carried_out, rows_out = sum(carried_of[m] for m in out), sum(row_of[m] for m in out)
         for into in intos:
-            gain = (column_gain[:, list(into)].max(axis=1).sum() if into else 0.0) + row_term[list(into)].sum()
-            moves[(out, into)] = float(gain - carried[list(out)].sum() - row_term[list(out)].sum())
+            if len(into) > 1:
+                gain = float(column_gain[:, list(into)].max(axis=1).sum() + row_term[list(into)].sum())
+            else:
+                gain = alone[into[0]] + row_of[into[0]] if into else 0.0
+            moves[(out, into)] = gain - carried_out - rows_out
     ranked_moves = sorted(moves, key=lambda mv: -moves[mv])
 
     def single(move):   # add one, swap one for one, or unload one
