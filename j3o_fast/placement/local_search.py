@@ -156,7 +156,9 @@ def _propose_moves(inst: PlacementInstance, e: int, on: np.ndarray, ranked: list
     # Plain floats: a round proposes dozens of moves, each a handful of sums over one or two models.
     memory, share = inst.memory_mb.tolist(), inst.edge_fixed_share[e].tolist()
     carried_of, row_of = carried.tolist(), row_term.tolist()
-    alone = {m: float(column_gain[:, [m]].max(axis=1).sum()) for m in ranked}    # column gain of m alone
+    # Column gain of each ranked model alone: one contiguous row per model, summed as a single
+    # column would be (the same pairwise order), so the estimates do not depend on this shortcut.
+    alone = dict(zip(ranked, np.ascontiguousarray(column_gain[:, ranked].T).sum(axis=1).tolist()))
     onloaded = sorted(np.nonzero(on)[0].tolist(), key=lambda m: carried_of[m])
     outs = [()] + [(m,) for m in onloaded] + [(a, b) for i, a in enumerate(onloaded) for b in onloaded[i + 1:]]
     moves = {}
