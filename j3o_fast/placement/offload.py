@@ -317,7 +317,7 @@ class EdgeLP:
         # Duals per unit of the summed objective (accuracy * queries/s); objective as its share of A.
         duals = np.maximum(np.asarray(sol.row_dual), 0.0) * self.unit
         return EdgeSolution(np.asarray(sol.col_value), self._duals(duals),
-                            h.getInfo().objective_function_value * self.objective_scale)
+                            h.getObjectiveValue() * self.objective_scale)
 
     def _duals(self, d: np.ndarray) -> EdgeDuals:
         P, C = self.P, self.C
