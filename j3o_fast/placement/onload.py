@@ -20,7 +20,6 @@ import numpy as np
 
 from . import _nb_values
 from ._greedy import lazy_greedy
-# Relaxed route codes of Onloading.slot_route, defined once with the price kernel that reads them.
 from .._threads import WorkerPool
 from .._validate import readonly
 from ..errors import InvalidInputError

@@ -42,7 +42,8 @@ def repair_routing(instance: PlacementInstance, solution: PlacementSolution) -> 
     hn, ht, hm, hf = clean(solution.edge, y, edge_of[solution.edge.client])
     cloud = np.where(active, np.clip(solution.cloud, 0.0, 1.0), 0.0)
 
-    # Every entry's row coefficients (usage.py's), once: the steps below only scale fractions.
+    # Every entry's row coefficients (program.route_rows, as usage.py sums them), once: the
+    # steps below only scale fractions.
     # After clean() every entry is onloaded and serves its task, so each counts in all its rows.
     N, M, K = inst.n_clients, inst.n_models, inst.n_tasks
     n_all, t_all = np.divmod(np.arange(N * K), K)
