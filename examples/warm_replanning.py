@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 
 import numpy as np
 
@@ -27,6 +28,18 @@ def daily_rate(base: np.ndarray, step: int, rng: np.random.Generator) -> np.ndar
     """Rates of step ``step`` of a 24-step day: +-30% cycle, 10% seeded noise, never negative."""
     noise = rng.standard_normal(base.shape)
     return np.maximum(base * (1 + 0.3 * math.sin(2 * math.pi * step / 24)) * (1 + 0.1 * noise), 0.0)
+
+
+def write_atomic(path: str, write) -> None:
+    """``write(tmp)`` a temporary file beside ``path``, then rename it into place: a reader never
+    sees half a file, even if the run is interrupted."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def main(argv=None) -> list[dict]:
@@ -60,10 +73,13 @@ def main(argv=None) -> list[dict]:
         print(f"step {step:2d}  A warm {warm.objective:.4f}  cold {cold.objective:.4f}  "
               f"time warm {warm.runtime_s:.3f} s  cold {cold.runtime_s:.3f} s  changes {planner.last_changes}")
 
-    with open(args.csv, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    def write_csv(tmp):
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write_atomic(args.csv, write_csv)
 
     import matplotlib
     matplotlib.use("Agg")
@@ -82,7 +98,7 @@ def main(argv=None) -> list[dict]:
     bottom.legend()
     fig.suptitle(f"{args.family}, {args.clients} clients, {args.edges} edges: re-planning over a day")
     fig.tight_layout()
-    fig.savefig(args.png, dpi=120)
+    write_atomic(args.png, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     warm_t = sum(r["time_warm_s"] for r in rows)
     cold_t = sum(r["time_cold_s"] for r in rows)
     print(f"warm/cold time {warm_t / cold_t:.3f}, mean A warm/cold "
