@@ -542,7 +542,8 @@ def _sweep(args) -> int:
     t0 = time.perf_counter()
     try:
         table = sweep.run_study(study, args.out, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                                chunk_size=args.chunk_size, retry_failed=args.retry_failed)
+                                chunk_size=args.chunk_size, retry_failed=args.retry_failed,
+                                progress=None)   # a bar when standard error is a terminal
     except KeyboardInterrupt:
         print(f"j3o-fast: interrupted; finished tasks are stored in {args.out}: rerun to resume", file=sys.stderr)
         return 130

@@ -134,14 +134,16 @@ def _ray_cluster(workers: int, scheduler: str | None):
 
 def run_study(study: Study, out: str | os.PathLike | None = None, *, n_jobs: int | None = 1,
               backend: str = "loky", scheduler: str | None = None, chunk_size: int | None = None,
-              progress: bool | None = None, retry_failed: bool = False) -> pd.DataFrame:
+              progress: bool | None = False, retry_failed: bool = False) -> pd.DataFrame:
     """Run every task of ``study`` not yet stored in ``out`` and return the whole table.
 
     ``out`` None keeps nothing on disk. ``n_jobs`` workers (-1: every core); ``backend`` loky,
     dask (``scheduler`` address, else the current client, else a local cluster of n_jobs
     processes) or ray (``scheduler`` address, else a local Ray). ``chunk_size`` tasks go to a
     worker at a time (default: about eight chunks per worker, at most 64 tasks). ``progress``
-    None shows a bar only on a terminal. ``retry_failed`` runs stored failures again.
+    True shows a bar and the count of failed tasks on standard error; None does so only when
+    standard error is a terminal (the command line's choice); False, the default, prints
+    nothing. ``retry_failed`` runs stored failures again.
     Returns a pandas DataFrame, one row per (instance, method), in task order.
     """
     if backend not in BACKENDS:
