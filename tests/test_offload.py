@@ -170,3 +170,20 @@ def test_routing_read_after_later_solves_is_that_solves_routing():
         assert np.array_equal(off.raw.client_models, x) and np.array_equal(off.raw.edge_models, y)
         assert routing_usage(inst, off.raw).objective == pytest.approx(off.objective, rel=1e-9)
         assert verify(inst, off.repaired()).ok
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_models_used_are_the_ones_the_routing_needs(seed):
+    """Unloading every onloaded model the routing does not use leaves the LP's value as it was;
+    each used model carries a positive fraction of some pair."""
+    inst = generate(["nyu", "taskonomy", "random"][seed % 3], 12, 2, seed=seed, window=0.05 if seed % 2 else None)
+    x, y = random_onloading(inst, np.random.default_rng(seed), 0.6)
+    off = RoutingLP(inst).solve(x, y)
+    used_x, used_y = off.client_models_used, off.edge_models_used
+    assert not (used_x & ~x).any() and not (used_y & ~y).any()
+    assert RoutingLP(inst).solve(used_x, used_y).objective == pytest.approx(off.objective, abs=1e-7)
+    local, edge = off.raw.local, off.raw.edge
+    for n, m in zip(*np.nonzero(used_x)):
+        assert (local.fraction[(local.client == n) & (local.model == m)] > 0).any()
+    for e, m in zip(*np.nonzero(used_y)):
+        assert (edge.fraction[(inst.client_edge[edge.client] == e) & (edge.model == m)] > 0).any()

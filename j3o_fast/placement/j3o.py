@@ -35,21 +35,10 @@ def _key(x: np.ndarray, y: np.ndarray) -> bytes:
     return np.packbits(x).tobytes() + b"|" + np.packbits(y).tobytes()
 
 
-def _carried(instance: PlacementInstance, off: Offloading) -> tuple[np.ndarray, np.ndarray]:
-    """Onloaded models that carry routed traffic: (x, y) masks."""
-    sol = off.raw
-    x = np.zeros_like(sol.client_models)
-    y = np.zeros_like(sol.edge_models)
-    lo, ed = sol.local, sol.edge
-    x[lo.client[lo.fraction > 0], lo.model[lo.fraction > 0]] = True
-    y[instance.client_edge[ed.client[ed.fraction > 0]], ed.model[ed.fraction > 0]] = True
-    return x & sol.client_models, y & sol.edge_models
-
-
 def _polish(instance: PlacementInstance, cands, lp: RoutingLP, best: Offloading, theta: Prices) -> Offloading:
     """Unload the models that carry no traffic, refill the freed memory greedily at prices
     ``theta``, keep the better; then fill the clients' free memory."""
-    keep_x, keep_y = _carried(instance, best)
+    keep_x, keep_y = best.client_models_used, best.edge_models_used
     refill = greedy_onload(instance, cands, theta, cloud_available=True, fixed=(keep_x, keep_y), pool=lp.pool)
     if _key(refill.x, refill.y) != _key(best.x, best.y):
         off = lp.solve(refill.x, refill.y)

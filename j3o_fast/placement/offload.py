@@ -381,6 +381,15 @@ class Offloading:
         used[local.client[local.fraction > 0], local.model[local.fraction > 0]] = True
         return used & self.x
 
+    @cached_property
+    def edge_models_used(self) -> np.ndarray:
+        """(E, M) bool: the onloaded edge models the routing sends queries to."""
+        edge = self.raw.edge
+        used = np.zeros_like(self.y)
+        routed = edge.fraction > 0
+        used[self.instance.client_edge[edge.client[routed]], edge.model[routed]] = True
+        return used & self.y
+
     def with_client_models(self, x: np.ndarray) -> "Offloading":
         """The same routing, objective and duals with the clients' onloading ``x`` (N, M) bool
         instead: ``x`` must hold every client model the routing uses (``client_models_used``);
